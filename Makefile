@@ -1,0 +1,57 @@
+# Two commands matter: `make run` (try the example interview) and `make test` (what CI runs).
+# Everything installs into .venv from the hash-pinned requirements.lock, so a fresh clone
+# gets exactly the versions CI tested; the stamp file makes reruns instant.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup test lint typecheck unit run bench lock clean
+
+setup: $(STAMP)
+
+# Debian ships venv/ensurepip separately (python3-venv); install it when we can, else say so.
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) || { \
+	  rm -rf $(VENV); \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "python3 -m venv failed; installing python3-venv"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv && \
+	    $(PYTHON) -m venv $(VENV); \
+	  else \
+	    echo "error: '$(PYTHON) -m venv' failed; install python3-venv (Debian/Ubuntu) and retry" >&2; exit 1; \
+	  fi; }
+
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest
+
+run: $(STAMP)
+	$(BIN)/accord run interviews/loan_application.yml
+
+bench: $(STAMP)
+	$(BIN)/python bench/engine.py
+
+# Hashes pin every artifact; no index/host/find-links lines so the lock works on any mirror.
+lock: $(BIN)/python
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --extra dev --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-trusted-host --no-emit-find-links \
+	  -o requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis *.egg-info

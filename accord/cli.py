@@ -1,0 +1,114 @@
+"""Argument parsing and the two subcommands, `check` and `run`.
+
+Every failure ends as a `file:line: message` or `accord: ...` line on stderr and a non-zero
+exit code, never a traceback: authors run this on half-written interviews all day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from accord import __version__
+
+if TYPE_CHECKING:
+    from engine import Interview
+
+# The engine is imported inside the commands, not here, so `accord --help` works (and fast)
+# even while the engine is broken, and an engine import error becomes one line, not a traceback.
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="accord", description="Accord interview tools.")
+    parser.add_argument("--version", action="version", version=f"accord {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check", help="load interview files and report every problem")
+    check.add_argument("files", nargs="+", metavar="FILE")
+
+    run = sub.add_parser("run", help="run an interview in the terminal (or --auto with generated answers)")
+    run.add_argument("file", metavar="FILE")
+    run.add_argument("--lang", choices=("en", "vi"), default="en", help="interview language (default: en)")
+    run.add_argument("--auto", action="store_true", help="answer every screen with generated valid answers")
+    run.add_argument("--seed", type=int, default=None, help="random seed for --auto (default: random, printed)")
+    run.add_argument(
+        "--answers-out",
+        type=Path,
+        default=None,
+        metavar="ANSWERS.json",
+        help="with --auto: write the final answers as JSON",
+    )
+    run.add_argument("--max-steps", type=int, default=500, help="with --auto: give up after this many screens")
+    return parser
+
+
+def load(path: str) -> Interview | None:
+    """Load one file, printing its problems; None when it cannot be used."""
+    import engine
+
+    try:
+        return engine.load(path)
+    except engine.LoadError as exc:
+        for problem in exc.problems:
+            print(str(problem), file=sys.stderr)
+    except OSError as exc:
+        print(f"{path}:0: cannot read: {exc.strerror or exc}", file=sys.stderr)
+    except Exception as exc:  # a loader bug must still not print a traceback
+        print(f"{path}:0: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return None
+
+
+def cmd_check(files: Sequence[str]) -> int:
+    failed = False
+    for path in files:
+        if load(path) is None:
+            failed = True
+        else:
+            print(f"{path}: ok")
+    return 1 if failed else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import engine
+    from accord.auto import run_auto
+    from accord.interactive import InputEnded, run_interactive
+
+    interview = load(args.file)
+    if interview is None:
+        return 1
+    try:
+        if args.auto:
+            seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1_000_000)
+            return run_auto(interview, args.lang, seed, args.max_steps, args.answers_out)
+        return run_interactive(interview, args.lang)
+    except InputEnded:
+        print("\naccord: input ended before the interview finished", file=sys.stderr)
+        return 1
+    except engine.InterviewError as exc:
+        print(f"accord: interview error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # report engine bugs as one line, not a traceback
+        print(f"{args.file}:0: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `accord` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        # Fail early, with a message, if the engine (or the part of its API used here) is missing.
+        from engine import InterviewError, LoadError, apply, go_back, load, plan  # noqa: F401
+    except Exception as exc:  # an engine that cannot import must not print a traceback
+        print(f"accord: cannot import the interview engine: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "check":
+            return cmd_check(args.files)
+        return cmd_run(args)
+    except KeyboardInterrupt:
+        print("\naccord: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,318 @@
+"""The helper functions interview text and code may call (docassemble's common ones).
+
+They format per the session's language through Babel, so `currency(25e6)` reads
+"25.000.000 ₫" in Vietnamese and "$25,000,000.00" in English. The planner sets `CONTEXT`
+before it evaluates anything, which is how `defined("x")` knows which answers to look at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from babel import numbers as babel_numbers
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_time as babel_format_time
+from dateutil.relativedelta import relativedelta
+
+from engine import objects
+
+
+class ValidationFailure(Exception):
+    """Raised by `validation_error()` in validation code: the message goes next to the field."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass
+class Context:
+    namespace: dict[str, Any] = field(default_factory=dict)
+    language: str = "en"
+    currency: str = "USD"
+    progress: int | None = None
+    resolver: Any = None  # callable(name) -> bool: can the planner define it without asking?
+
+
+CONTEXT = Context()
+
+_LOCALES = {"en": "en_US", "vi": "vi_VN"}
+
+
+def locale() -> str:
+    return _LOCALES.get(CONTEXT.language, CONTEXT.language)
+
+
+def currency(value: Any, symbol: str | None = None, decimals: bool = True, code: str | None = None) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    cur = code or CONTEXT.currency
+    digits = babel_numbers.get_currency_precision(cur) if decimals else 0
+    if symbol is not None:
+        formatted = babel_numbers.format_decimal(number, format=None, locale=locale(), decimal_quantization=False)
+        formatted = babel_numbers.format_decimal(round(number, digits), locale=locale())
+        if digits and "." not in str(round(number, digits)):
+            pass
+        return f"{symbol}{formatted}"
+    return babel_numbers.format_currency(number, cur, locale=locale(), currency_digits=decimals,
+                                         format=None if decimals else "¤#,##0")
+
+
+def nice_number(value: Any) -> str:
+    words = {"en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"],
+             "vi": ["không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín", "mười"]}
+    table = words.get(CONTEXT.language, words["en"])
+    if isinstance(value, int) and 0 <= value <= 10:
+        return table[value]
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def comma_and_list(*items: Any, comma: str = ", ", and_string: str | None = None, oxford: bool = True) -> str:
+    flat: list[str] = []
+    for item in items:
+        if isinstance(item, list | tuple | set | objects.DAList | objects.DASet):
+            flat.extend(str(x) for x in item)
+        elif isinstance(item, objects.DADict):
+            flat.extend(str(x) for x in item.keys())
+        else:
+            flat.append(str(item))
+    word = and_string or ("và" if CONTEXT.language == "vi" else "and")
+    if not flat:
+        return ""
+    if len(flat) == 1:
+        return flat[0]
+    if len(flat) == 2:
+        return f"{flat[0]} {word} {flat[1]}"
+    sep = "," if oxford and CONTEXT.language == "en" else ""
+    return comma.join(flat[:-1]) + f"{sep} {word} {flat[-1]}"
+
+
+def comma_list(*items: Any) -> str:
+    return ", ".join(str(x) for x in items)
+
+
+def _to_date(value: Any) -> dt.date | dt.datetime:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        from engine.coerce import parse_date
+
+        parsed = parse_date(value)
+        if parsed is None:
+            raise ValueError(f"not a date: {value!r}")
+        return parsed
+    raise ValueError(f"not a date: {value!r}")
+
+
+def format_date(value: Any, format: str = "long", language: str | None = None) -> str:  # noqa: A002
+    date = _to_date(value)
+    loc = _LOCALES.get(language or CONTEXT.language, language or CONTEXT.language)
+    if format in ("short", "medium", "long", "full"):
+        return str(babel_format_date(date, format=format, locale=loc))
+    return str(babel_format_date(date, format=format, locale=loc))
+
+
+def format_time(value: Any, format: str = "short") -> str:  # noqa: A002
+    return str(babel_format_time(value, format=format, locale=locale()))
+
+
+def format_datetime(value: Any, format: str = "long") -> str:  # noqa: A002
+    return f"{format_date(value, format)} {format_time(value)}"
+
+
+def today(timezone: str | None = None, format: str | None = None) -> Any:  # noqa: A002
+    value = objects.as_dadatetime(dt.date.today())
+    return format_date(value, format) if format else value
+
+
+def current_datetime(timezone: str | None = None) -> objects.DADateTime:
+    return objects.as_dadatetime(dt.datetime.now())
+
+
+def as_datetime(value: Any) -> objects.DADateTime:
+    return objects.as_dadatetime(_to_date(value))
+
+
+def date_interval(**kwargs: Any) -> relativedelta:
+    if "year" in kwargs:
+        kwargs["years"] = kwargs.pop("year")
+    return relativedelta(**kwargs)
+
+
+def date_difference(starting: Any = None, ending: Any = None) -> Any:
+    start = _to_date(starting) if starting is not None else dt.date.today()
+    end = _to_date(ending) if ending is not None else dt.date.today()
+    delta = (end if isinstance(end, dt.datetime) else dt.datetime(end.year, end.month, end.day)) - (
+        start if isinstance(start, dt.datetime) else dt.datetime(start.year, start.month, start.day))
+
+    class _Diff:
+        days = delta.days + delta.seconds / 86400
+        weeks = days / 7
+        years = days / 365.2425
+        hours = days * 24
+
+    return _Diff()
+
+
+def year_of(value: Any) -> int:
+    return _to_date(value).year
+
+
+def month_of(value: Any) -> int:
+    return _to_date(value).month
+
+
+def day_of(value: Any) -> int:
+    return _to_date(value).day
+
+
+def age_in_years(value: Any) -> int:
+    born = _to_date(value)
+    now = dt.date.today()
+    return now.year - born.year - ((now.month, now.day) < (born.month, born.day))
+
+
+def defined(name: str) -> bool:
+    """True when the variable has a value (no question is asked to find out)."""
+    from engine.varpath import lookup
+
+    try:
+        lookup(CONTEXT.namespace, name)
+    except (NameError, LookupError, AttributeError):
+        return False
+    return True
+
+
+def value(name: str) -> Any:
+    """The variable's value; if it has none, the planner asks for it."""
+    from engine.varpath import lookup
+
+    return lookup(CONTEXT.namespace, name)
+
+
+def showifdef(name: str, default: str = "") -> Any:
+    return value(name) if defined(name) else default
+
+
+def need(*args: Any) -> bool:
+    return True
+
+
+def validation_error(message: str, field: str | None = None) -> None:
+    raise ValidationFailure(str(message), field)
+
+
+def set_progress(number: int) -> None:
+    CONTEXT.progress = int(number)
+
+
+def word(text: Any, **kwargs: Any) -> str:
+    return str(text)
+
+
+def capitalize(text: Any) -> str:
+    s = str(text)
+    return s[:1].upper() + s[1:]
+
+
+def noun_plural(noun: str, count: Any = 2) -> str:
+    try:
+        one = float(count) == 1
+    except (TypeError, ValueError):
+        one = False
+    if one or CONTEXT.language == "vi":
+        return noun
+    if re.search(r"(s|x|z|ch|sh)$", noun):
+        return noun + "es"
+    if re.search(r"[^aeiou]y$", noun):
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def indefinite_article(noun: str) -> str:
+    return ("an " if str(noun)[:1].lower() in "aeiou" else "a ") + str(noun)
+
+
+def ordinal_number(n: int) -> str:
+    n = int(n)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def ordinal(n: int) -> str:
+    return ordinal_number(int(n) + 1)
+
+
+def url_of(name: str, **kwargs: Any) -> str:
+    return str(name)
+
+
+def url_action(action: str, **kwargs: Any) -> str:
+    return f"#{action}"
+
+
+def space_to_underscore(text: Any) -> str:
+    return re.sub(r"\s+", "_", str(text))
+
+
+def single_paragraph(text: Any) -> str:
+    return re.sub(r"\s*\n\s*", " ", str(text))
+
+
+def quote_paragraphs(text: Any) -> str:
+    return "\n".join("> " + line for line in str(text).splitlines())
+
+
+def fix_punctuation(text: Any) -> str:
+    s = str(text).rstrip()
+    return s if s.endswith((".", "?", "!")) else s + "."
+
+
+def yesno(value: Any) -> str:
+    return ("Có" if value else "Không") if CONTEXT.language == "vi" else ("Yes" if value else "No")
+
+
+def get_language() -> str:
+    return CONTEXT.language
+
+
+def percentage(value: Any, digits: int = 0) -> str:
+    return str(babel_numbers.format_percent(float(value), locale=locale(), decimal_quantization=False))
+
+
+def round_to(value: Any, digits: int = 0) -> float:
+    return round(float(value), digits)
+
+
+def amortised_payment(principal: Any, annual_rate_percent: Any, months: Any) -> float:
+    """Monthly payment of an amortising loan; zero interest divides evenly."""
+    p, r, n = float(principal), float(annual_rate_percent) / 1200, int(months)
+    if n <= 0:
+        raise ValueError("the term must be at least one month")
+    if r == 0:
+        return round(p / n, 2)
+    return round(p * r / (1 - (1 + r) ** -n), 2)
+
+
+FUNCTIONS: dict[str, Any] = {
+    name: obj for name, obj in globals().items()
+    if callable(obj) and not name.startswith("_") and getattr(obj, "__module__", "") == __name__
+    and name not in ("Context", "ValidationFailure", "locale", "field", "dataclass")
+}
+FUNCTIONS.update(
+    {
+        "DAObject": objects.DAObject, "DAList": objects.DAList, "DADict": objects.DADict, "DASet": objects.DASet,
+        "Individual": objects.Individual, "Person": objects.Person, "IndividualName": objects.IndividualName,
+        "Address": objects.Address, "Organization": objects.Organization, "DAFile": objects.DAFile,
+        "DAFileList": objects.DAFileList, "DAEmpty": objects.DAEmpty, "DAChecklist": objects.DAChecklist,
+        "DADateTime": objects.DADateTime,
+    }
+)

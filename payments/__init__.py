@@ -1,0 +1,1 @@
+"""Payment providers (Stripe). Lands with the payment issue."""

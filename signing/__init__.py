@@ -1,0 +1,1 @@
+"""Envelopes, routing, identity and PAdES signing. Lands with the signing ceremony issue."""

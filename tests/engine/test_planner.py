@@ -1,0 +1,249 @@
+"""Planning and applying: docassemble's observable semantics on small interviews."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import engine
+from engine import Done, Screen, ValidationErrors
+
+
+def walk_to(iv: engine.Interview, state: engine.State) -> Screen:
+    step = engine.plan(iv, state)
+    assert isinstance(step, Screen), step
+    return step
+
+
+def answer(iv: engine.Interview, state: engine.State, values: dict[str, Any], button: int | None = None) -> Screen:
+    screen = walk_to(iv, state)
+    result = engine.apply(iv, state, screen, values, button)
+    assert not isinstance(result, ValidationErrors), result
+    return walk_to(iv, state)
+
+
+BASIC = """
+mandatory: True
+code: |
+  name
+  if age >= 18:
+    job
+  final_screen
+---
+question: Your name?
+fields:
+  - Name: name
+---
+question: Your age?
+fields:
+  - Age: age
+    datatype: integer
+    min: 0
+---
+question: Your job?
+fields:
+  - Job: job
+---
+event: final_screen
+question: Done, ${ name }.
+"""
+
+
+def test_interview_order_and_branch() -> None:
+    iv = engine.load_string(BASIC)
+    st = iv.start()
+    assert walk_to(iv, st).question == "Your name?"
+    assert answer(iv, st, {"name": "An"}).question == "Your age?"
+    assert answer(iv, st, {"age": "30"}).question == "Your job?"
+    end = answer(iv, st, {"job": "Baker"})
+    assert end.is_end and end.question == "Done, An."
+
+
+def test_branch_skipped_for_minor() -> None:
+    iv = engine.load_string(BASIC)
+    st = iv.start()
+    answer(iv, st, {"name": "An"})
+    end = answer(iv, st, {"age": "12"})
+    assert end.is_end
+
+
+def test_validation_errors_are_per_field_and_change_nothing() -> None:
+    iv = engine.load_string(BASIC)
+    st = iv.start()
+    answer(iv, st, {"name": "An"})
+    screen = walk_to(iv, st)
+    before = st.to_json()
+    result = engine.apply(iv, st, screen, {"age": "-3"})
+    assert isinstance(result, ValidationErrors)
+    assert result.for_key("age") == ["You need to enter a value of at least 0."]
+    assert st.to_json() == before
+    result = engine.apply(iv, st, screen, {"age": "abc"})
+    assert isinstance(result, ValidationErrors) and result.errors[0].code == "integer"
+
+
+def test_vietnamese_messages() -> None:
+    iv = engine.load_string(BASIC)
+    st = iv.start(lang="vi")
+    answer(iv, st, {"name": "An"})
+    result = engine.apply(iv, st, walk_to(iv, st), {"age": ""})
+    assert isinstance(result, ValidationErrors)
+    assert result.messages == ["Bạn cần điền thông tin này."]
+
+
+def test_state_round_trips_through_json() -> None:
+    iv = engine.load_string(BASIC)
+    st = iv.start()
+    answer(iv, st, {"name": "An"})
+    answer(iv, st, {"age": "30"})
+    restored = engine.State.from_json(st.to_json())
+    assert walk_to(iv, restored).question == "Your job?"
+    assert restored.log[0]["changes"] == {"name": [None, "An"]}
+
+
+def test_back_keeps_later_answers() -> None:
+    iv = engine.load_string(BASIC)
+    st = iv.start()
+    answer(iv, st, {"name": "An"})
+    answer(iv, st, {"age": "30"})
+    assert engine.go_back(iv, st)
+    again = walk_to(iv, st)
+    assert again.question == "Your age?"
+    assert again.fields[0].default == 30
+    assert st.namespace["name"] == "An"
+    assert answer(iv, st, {"age": "31"}).question == "Your job?"
+
+
+def test_last_block_wins_and_if_skips() -> None:
+    iv = engine.load_string(
+        """
+mandatory: True
+question: Fruit is ${ fruit }
+---
+question: First fruit question
+fields:
+  - Fruit: fruit
+---
+if: formal
+question: Formal fruit question
+fields:
+  - Fruit: fruit
+---
+question: Formal?
+yesno: formal
+"""
+    )
+    st = iv.start()
+    assert walk_to(iv, st).question == "Formal?"
+    assert answer(iv, st, {}, button=1).question == "First fruit question"
+    st = iv.start()
+    assert answer(iv, st, {}, button=0).question == "Formal fruit question"
+
+
+def test_mandatory_question_completes_by_id() -> None:
+    iv = engine.load_string(
+        "id: hello\nmandatory: True\nquestion: Hello\ncontinue button field: ok\n---\n"
+        "mandatory: True\nquestion: Bye\n"
+    )
+    st = iv.start()
+    assert answer(iv, st, {}).question == "Bye"
+    assert "hello" in st.done
+
+
+def test_show_if_same_screen_skips_hidden_field() -> None:
+    iv = engine.load_string(
+        """
+question: Pets
+fields:
+  - Any pets?: has_pets
+    datatype: yesnoradio
+  - Which?: pet_kind
+    show if: has_pets
+---
+mandatory: True
+question: ${ has_pets } ${ showifdef('pet_kind', 'none') }
+"""
+    )
+    st = iv.start()
+    screen = walk_to(iv, st)
+    assert screen.fields[1].show_if == ("has_pets", True)
+    end = answer(iv, st, {"has_pets": "False", "pet_kind": ""})
+    assert end.question == "False none"
+
+
+def test_show_if_other_screen_is_server_side() -> None:
+    iv = engine.load_string(
+        """
+mandatory: True
+code: |
+  married
+  details_done
+  final
+---
+question: Married?
+yesno: married
+---
+question: Details
+fields:
+  - Spouse: spouse
+    show if: married
+  - City: city
+continue button field: details_done
+---
+event: final
+question: ${ showifdef('spouse', 'single') } in ${ city }
+"""
+    )
+    st = iv.start()
+    screen = answer(iv, st, {}, button=1)
+    assert [f.label for f in screen.fields if f.datatype != "continue"] == ["City"]
+    assert answer(iv, st, {"city": "Hue", "details_done": True}).question == "single in Hue"
+
+
+def test_changed_answer_recomputes_dependents_only() -> None:
+    iv = engine.load_string(
+        """
+mandatory: True
+code: |
+  fee
+  other
+  final
+---
+code: |
+  fee = amount * 2
+---
+question: Amount
+fields:
+  - Amount: amount
+    datatype: integer
+---
+question: Other
+fields:
+  - Other: other
+---
+event: final
+question: Fee ${ fee }, other ${ other }
+"""
+    )
+    st = iv.start()
+    answer(iv, st, {"amount": "5"})
+    assert answer(iv, st, {"other": "x"}).question == "Fee 10, other x"
+    assert engine.revisit(iv, st, "amount")
+    screen = walk_to(iv, st)
+    assert screen.question == "Amount"
+    end = answer(iv, st, {"amount": "7"})
+    assert end.question == "Fee 14, other x"
+
+
+def test_done_when_nothing_left() -> None:
+    iv = engine.load_string("mandatory: True\ncode: |\n  x = 1\n")
+    assert isinstance(engine.plan(iv, iv.start()), Done)
+
+
+def test_run_time_error_names_block() -> None:
+    iv = engine.load_string("mandatory: True\ncode: |\n  x = 1 / 0\n", "z.yml")
+    try:
+        engine.plan(iv, iv.start())
+    except engine.InterviewError as exc:
+        assert str(exc).startswith("z.yml:1:")
+        assert "ZeroDivisionError" in str(exc)
+    else:
+        raise AssertionError("expected an InterviewError")

@@ -1,0 +1,1 @@
+"""HTTP layer (wizard, chat, JSON API). Lands with the web interview issue; the only room that knows HTTP."""
