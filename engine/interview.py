@@ -477,6 +477,9 @@ class _Compiler:
                 continue
             att: dict[str, Any] = dict(item)
             line = getattr(item, "line", d.line)
+            if "content" not in item and isinstance(item.get("content file"), str):
+                # docassemble: `content file: hello.md` is the attachment's Markdown, read from templates/
+                att["content"] = self.read_content_file(item["content file"], self.current_path, line, file)
             for key in ("name", "filename", "description", "content"):
                 if key in item:
                     att[key] = self.text(item[key], line, file)

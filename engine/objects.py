@@ -210,7 +210,7 @@ class DAList(DAObject):
 
     def init(self, **kwargs: Any) -> None:
         self.elements: list[Any] = []
-        for key, default in (("auto_gather", True), ("gathered", False), ("object_type", None),
+        for key, default in (("auto_gather", True), ("object_type", None),
                              ("complete_attribute", None), ("ask_number", False), ("adding", False)):
             if key not in kwargs:
                 object.__setattr__(self, key, default)
@@ -234,7 +234,7 @@ class DAList(DAObject):
         return None
 
     def gather(self, **kwargs: Any) -> bool:
-        if self.gathered:
+        if self.__dict__.get("gathered"):
             return True
         if self.ask_number:
             while len(self.elements) < int(self.target_number):
@@ -270,8 +270,14 @@ class DAList(DAObject):
         return True
 
     def _trigger(self) -> None:
-        if not self.gathered and self.auto_gather:
+        """docassemble's rule: an auto-gathered list gathers itself; otherwise reading
+        `gathered` (undefined until some block sets it) is what asks for the list."""
+        if self.__dict__.get("gathered"):
+            return
+        if self.auto_gather:
             self.gather()
+        elif not self.gathered:
+            return
 
     def __iter__(self) -> Iterator[Any]:
         self._trigger()
@@ -363,7 +369,7 @@ class DADict(DAObject):
 
     def init(self, **kwargs: Any) -> None:
         self.elements: dict[Any, Any] = {}
-        for key, default in (("auto_gather", True), ("gathered", False), ("object_type", None),
+        for key, default in (("auto_gather", True), ("object_type", None),
                              ("complete_attribute", None), ("adding", False), ("ask_number", False)):
             if key not in kwargs:
                 object.__setattr__(self, key, default)
@@ -375,7 +381,7 @@ class DADict(DAObject):
             getattr(item, attr)
 
     def gather(self, **kwargs: Any) -> bool:
-        if self.gathered:
+        if self.__dict__.get("gathered"):
             return True
         if not self.elements:
             if not self.there_are_any:
@@ -406,8 +412,14 @@ class DADict(DAObject):
         return True
 
     def _trigger(self) -> None:
-        if not self.gathered and self.auto_gather:
+        """docassemble's rule: an auto-gathered list gathers itself; otherwise reading
+        `gathered` (undefined until some block sets it) is what asks for the list."""
+        if self.__dict__.get("gathered"):
+            return
+        if self.auto_gather:
             self.gather()
+        elif not self.gathered:
+            return
 
     def __getitem__(self, key: Any) -> Any:
         if key in self.elements:

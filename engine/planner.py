@@ -70,7 +70,7 @@ class _Run:
         CONTEXT.progress = None
 
     # -- evaluation ------------------------------------------------------------------------
-    def ensure(self, names: frozenset[str] | set[str]) -> None:
+    def ensure(self, names: tuple[str, ...] | frozenset[str] | set[str]) -> None:
         """Graph fast path: seek every free name an expression reads before running it."""
         ns = self.ns
         builtins = self.iv.builtins
@@ -110,7 +110,7 @@ class _Run:
         return InterviewError(message, block.file, block.line)
 
     def eval(self, expr: Compiled, block: Block | None = None) -> Any:
-        self.ensure(expr.names)
+        self.ensure(expr.eager)
         return self.guarded(expr.run, self.ns, where=block)
 
     def render(self, text: Text | None, block: Block | None = None) -> str:
@@ -118,7 +118,7 @@ class _Run:
             return ""
         if text.template is None:
             return text.source
-        self.ensure(text.names)
+        self.ensure(text.eager)
         return str(self.guarded(text.render, self.ns, self.iv.builtins, where=block))
 
     # -- the walk --------------------------------------------------------------------------
@@ -178,7 +178,7 @@ class _Run:
         if block.steps is not None:
             self.run_steps(block.steps, block)
         elif block.code is not None:
-            self.ensure(block.code.names - set(block.defines))
+            self.ensure(block.code.eager)
             self.guarded(block.code.run, self.ns, where=block)
 
     def run_steps(self, steps: list[Any], block: Block) -> None:
@@ -200,7 +200,7 @@ class _Run:
             else:
                 code: Compiled = step[1]
                 if step[2]:
-                    self.ensure(code.names - set(code.assigns))
+                    self.ensure(code.eager)
                 self.guarded(code.run, ns, where=block)
 
     # -- seeking a variable ----------------------------------------------------------------

@@ -12,7 +12,7 @@ The approach is a whitelisted AST, compiled once at load:
   (``format``, ``ljust``, ``join``...) go through a guard, as do computed f-string format specs;
 * at run time the code sees only the safe builtins below plus the interview's helpers: there is
   no ``open``, ``getattr``, ``type``, ``eval``, ``__import__``; ``pow``, ``round``, ``bytes``,
-  ``iter``, ``map``, ``filter``, ``max``, ``min`` and ``sum`` are size- or step-checked versions.
+  ``iter``, ``map``, ``filter`` and ``sum`` are size- or step-checked versions.
 
 Undefined names surface as `NameError` (or our `Undefined*` errors for attributes and
 items), which the planner turns into "ask for this variable".
@@ -298,7 +298,7 @@ def _safe_bytes(*args: Any, **kwargs: Any) -> bytes:
 
 
 # The consumers below would otherwise loop in C, out of reach of the budget: `iter(f, sentinel)` never
-# ends, and `map(x.append, x)` / `max(x, key=x.append)` grow the list they walk.
+# ends, and `map(x.append, x)` / `filter(x.append, x)` grow the list they walk.
 def _safe_iter(obj: Any, *sentinel: Any) -> Iterator[Any]:
     return _iter(iter(obj, *sentinel)) if sentinel else iter(obj)
 
@@ -309,18 +309,6 @@ def _safe_map(function: Callable[..., Any], *iterables: Iterable[Any]) -> Iterat
 
 def _safe_filter(function: Callable[[Any], Any] | None, iterable: Iterable[Any]) -> Iterator[Any]:
     return filter(function, _iter(iterable))
-
-
-def _safe_max(*args: Any, **kwargs: Any) -> Any:
-    if len(args) == 1 and "key" in kwargs:
-        args = (_iter(args[0]),)
-    return max(*args, **kwargs)
-
-
-def _safe_min(*args: Any, **kwargs: Any) -> Any:
-    if len(args) == 1 and "key" in kwargs:
-        args = (_iter(args[0]),)
-    return min(*args, **kwargs)
 
 
 def _safe_sum(iterable: Iterable[Any], start: Any = 0) -> Any:
@@ -345,8 +333,7 @@ _HELPERS = {"__accord_tick__": _tick, "__accord_iter__": _iter, "__accord_pow__"
             "__accord_lshift__": _lshift, "__accord_attr__": _attr, "__accord_add__": _add, "__accord_iadd__": _iadd,
             "__accord_mod__": _mod, "__accord_fmtval__": _fmtval, "__accord_setslice__": _setslice}
 _SAFE_VERSIONS = {"range": _safe_range, "print": _print, "pow": _safe_pow, "round": _safe_round, "bytes": _safe_bytes,
-                  "iter": _safe_iter, "map": _safe_map, "filter": _safe_filter, "max": _safe_max, "min": _safe_min,
-                  "sum": _safe_sum}
+                  "iter": _safe_iter, "map": _safe_map, "filter": _safe_filter, "sum": _safe_sum}
 
 
 def safe_builtins(extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -523,6 +510,66 @@ def _as_load(target: ast.expr) -> ast.expr:
     return copy
 
 
+def eager_names(body: list[ast.stmt] | ast.expr) -> tuple[str, ...]:
+    """Names certain to be read, in evaluation order, before anything conditional runs.
+
+    The planner asks for these up front (no exception needed). Operands after the first of
+    `and`/`or`, branches of `x if c else y`, loop and function bodies are left to dynamic
+    discovery, so short-circuit logic never asks a question it would not have needed.
+    """
+    out: list[str] = []
+    assigned: set[str] = set()
+
+    def add(name: str) -> None:
+        if name not in assigned and name not in out:
+            out.append(name)
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                add(node.id)
+        elif isinstance(node, ast.BoolOp):
+            visit(node.values[0])
+        elif isinstance(node, ast.IfExp):
+            visit(node.test)
+        elif isinstance(node, ast.Compare):
+            visit(node.left)
+            visit(node.comparators[0])
+        elif isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            visit(node.generators[0].iter)
+        elif isinstance(node, ast.Lambda):
+            return
+        elif isinstance(node, ast.If | ast.While):
+            visit(node.test)
+        elif isinstance(node, ast.For):
+            visit(node.iter)
+        elif isinstance(node, ast.FunctionDef):
+            assigned.add(node.name)
+        elif isinstance(node, ast.Assign):
+            visit(node.value)
+            for t in node.targets:
+                if not isinstance(t, ast.Name):
+                    visit(t)
+        else:
+            for child in ast.iter_child_nodes(node):
+                visit(child)
+
+    if isinstance(body, list):
+        for stmt in body:
+            visit(stmt)
+            if isinstance(stmt, ast.Assign | ast.AugAssign | ast.AnnAssign):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                for t in targets:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name):
+                            assigned.add(n.id)
+            if isinstance(stmt, ast.If | ast.For | ast.While | ast.FunctionDef):
+                break  # what follows a branch may depend on what the branch defined
+    else:
+        visit(body)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Compiled:
     """A checked, compiled piece of firm code plus what it reads and assigns."""
@@ -533,6 +580,7 @@ class Compiled:
     assigns: tuple[str, ...] = ()
     mode: str = "eval"
     tree: Any = field(default=None, compare=False, repr=False)
+    eager: tuple[str, ...] = ()
 
     def run(self, namespace: dict[str, Any]) -> Any:
         BUDGET.start()
@@ -559,11 +607,12 @@ def compile_expr(source: str, filename: str = "<interview>", line: int = 1) -> C
     source = str(source).strip()
     _check_size(source)
     tree = ast.parse(source, filename=filename, mode="eval")
+    eager = eager_names(tree.body)
     names: set[str] = set()
     tree = _Checker(names).visit(tree)
     ast.fix_missing_locations(tree)
     ast.increment_lineno(tree, line - 1)
-    return Compiled(source, compile(tree, filename, "eval"), frozenset(names), (), "eval", None)
+    return Compiled(source, compile(tree, filename, "eval"), frozenset(names), (), "eval", None, eager)
 
 
 def compile_code(source: str, filename: str = "<interview>", line: int = 1) -> Compiled:
@@ -576,7 +625,7 @@ def compile_code(source: str, filename: str = "<interview>", line: int = 1) -> C
     ast.fix_missing_locations(tree)
     ast.increment_lineno(tree, line - 1)
     return Compiled(source, compile(tree, filename, "exec"), frozenset(names), tuple(assigned_names(original)),
-                    "exec", original)
+                    "exec", original, eager_names(original.body))
 
 
 def assigned_names(tree: ast.AST) -> list[str]:

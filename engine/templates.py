@@ -156,7 +156,7 @@ def _escape_literal(text: str) -> str:
     return "".join(out)
 
 
-def _check_expr(expr: str, names: set[str], line: int) -> str:
+def _check_expr(expr: str, names: set[str], line: int, eager: list[str] | None = None) -> str:
     """Check a `${ }` expression with the sandbox's AST rules; returns Jinja source for it."""
     expr = expr.strip()
     # Mako filters (`${ x | h }`) are escaping hints in docassemble; Markdown output needs none.
@@ -167,6 +167,8 @@ def _check_expr(expr: str, names: set[str], line: int) -> str:
     # Jinja gets the expression re-printed from the parsed tree, never the author's spelling: a token
     # only Python reads one way (a triple-quoted string, a comment) must not be different code to Jinja.
     normalized = ast.unparse(tree)
+    if eager is not None:
+        eager.extend(n for n in sandbox.eager_names(tree.body) if n not in eager)
     try:
         sandbox._Checker(names).visit(tree)
     except SandboxError as exc:
@@ -186,9 +188,11 @@ def _check_expr(expr: str, names: set[str], line: int) -> str:
     return re.sub(r"\bloop\.index\b", "loop.index0", normalized)
 
 
-def translate(text: str, names: set[str]) -> str:
-    """Mako subset -> Jinja2 source. Collects free names read into `names`."""
+def translate(text: str, names: set[str], eager: list[str] | None = None) -> str:
+    """Mako subset -> Jinja2 source. Collects free names read into `names`, and into `eager`
+    the ones read outside any `% if`/`% for` (in order), which the planner may ask up front."""
     out: list[str] = []
+    depth = 0
     lines = text.split("\n")
     for number, raw in enumerate(lines):
         newline = "\n" if number < len(lines) - 1 else ""
@@ -201,12 +205,14 @@ def translate(text: str, names: set[str]) -> str:
             if rest.endswith(":"):
                 rest = rest[:-1].strip()
             if word in ("if", "elif"):
-                cond = _check_expr(rest, names, number)
+                cond = _check_expr(rest, names, number, eager if depth == 0 and word == "if" else None)
                 out.append("{% " + word + " " + cond + " %}" + newline)
+                depth += word == "if"
             elif word == "else":
                 out.append("{% else %}" + newline)
             elif word in ("endif", "endfor"):
                 out.append("{% " + word + " %}" + newline)
+                depth = max(0, depth - 1)
             elif word == "for":
                 fm = re.match(r"^(.+?)\s+in\s+(.+)$", rest)
                 if not fm:
@@ -216,8 +222,9 @@ def translate(text: str, names: set[str]) -> str:
                     if not t.strip().isidentifier() or t.strip().startswith("_"):
                         raise TemplateError(f"loop variable {t.strip()!r} is not a plain name", number)
                 inner: set[str] = set()
-                source = _check_expr(fm.group(2), inner, number)
+                source = _check_expr(fm.group(2), inner, number, eager if depth == 0 else None)
                 names.update(inner)
+                depth += 1
                 out.append("{% for " + target + " in __accord_iter__(" + source + ") %}" + newline)
             else:
                 raise TemplateError(f"'% {word}' is not supported (use if/elif/else/endif, for/endfor)", number)
@@ -241,7 +248,7 @@ def translate(text: str, names: set[str]) -> str:
             body = raw[em.end() : end]
             if "|" in body and re.search(r"\|\s*(\w+)\s*$", body) is not None:
                 body = re.sub(r"\|\s*\w+\s*$", "", body)
-            pieces.append("{{ " + _check_expr(body, names, number) + " }}")
+            pieces.append("{{ " + _check_expr(body, names, number, eager if depth == 0 else None) + " }}")
             pos = end + 1
         pieces.append(_escape_literal(raw[pos:]))
         out.append("".join(pieces) + newline)
@@ -255,6 +262,7 @@ class Text:
     source: str
     names: frozenset[str]
     template: Any  # jinja2.Template, or None when the text is constant
+    eager: tuple[str, ...] = ()
 
     def render(self, namespace: dict[str, Any], globals_: dict[str, Any]) -> str:
         if self.template is None:
@@ -277,15 +285,17 @@ def compile_text(source: Any) -> Text:
     text = "" if source is None else str(source)
     if "${" not in text and "%" not in text and "##" not in text:
         return Text(text, frozenset(), None)
-    if not any(_CONTROL.match(line) for line in text.split("\n")) and "${" not in text and "##" not in text:
+    plain = "${" not in text and "##" not in text and "<%" not in text  # `<% %>` is refused, not passed through
+    if plain and not any(_CONTROL.match(line) for line in text.split("\n")):
         return Text(text.replace("%%", "%") if text.lstrip().startswith("%%") else text, frozenset(), None)
     names: set[str] = set()
-    jinja_source = translate(text, names)
+    eager: list[str] = []
+    jinja_source = translate(text, names, eager)
     try:
         template = ENV.from_string(jinja_source)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template error: {exc.message}", (exc.lineno or 1) - 1) from exc
-    return Text(text, frozenset(names), template)
+    return Text(text, frozenset(names), template, tuple(eager))
 
 
 def parse_jinja(source: str) -> nodes.Template:  # pragma: no cover - debugging aid

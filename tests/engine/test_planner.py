@@ -247,3 +247,36 @@ def test_run_time_error_names_block() -> None:
         assert "ZeroDivisionError" in str(exc)
     else:
         raise AssertionError("expected an InterviewError")
+
+
+def test_short_circuit_never_asks_what_it_does_not_need() -> None:
+    iv = engine.load_string(
+        """
+mandatory: True
+code: |
+  if has_co and co_income > 0:
+    co_note
+  final
+---
+question: Co-applicant?
+yesno: has_co
+---
+question: Co income
+fields:
+  - Income: co_income
+    datatype: currency
+---
+question: Note
+fields:
+  - Note: co_note
+---
+event: final
+question: End
+"""
+    )
+    st = iv.start()
+    assert walk_to(iv, st).question == "Co-applicant?"
+    assert answer(iv, st, {}, button=1).question == "End"
+    st = iv.start()
+    assert answer(iv, st, {}, button=0).question == "Co income"
+    assert answer(iv, st, {"co_income": "100"}).question == "Note"
