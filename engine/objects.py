@@ -204,7 +204,7 @@ class DAList(DAObject):
     """A list gathered by asking: `there_are_any`, each item, then `there_is_another`."""
 
     gathered: bool
-    adding: bool
+    adding: bool | int
     auto_gather: bool
     ask_number: bool
 
@@ -234,6 +234,8 @@ class DAList(DAObject):
         return None
 
     def gather(self, **kwargs: Any) -> bool:
+        """Ask for items until `there_is_another` is False. Every step is kept in attributes
+        (`adding` is the index being filled), so a session can stop and resume mid-list."""
         if self.__dict__.get("gathered"):
             return True
         if self.ask_number:
@@ -243,26 +245,24 @@ class DAList(DAObject):
                 self._complete(item)
             self.gathered = True
             return True
-        if not self.elements and "there_are_any" in self.__dict__ and not self.there_are_any:
-            self.gathered = True
-            return True
-        if not self.elements:
+        if not self.elements and self.adding is False:
             if not self.there_are_any:
                 self.gathered = True
                 return True
-            self._new_item(0)
+            self.adding = 0
         for item in self.elements:
             self._complete(item)
         while True:
-            if self.adding:
-                # `there_is_another` was True: the new item must now be filled in.
+            if self.adding is not False:
+                index = int(self.adding)
+                if index >= len(self.elements):
+                    self._new_item(index)
+                self._complete(self.elements[index])
                 self.adding = False
-                self.__dict__.pop("there_is_another", None)
-                self._new_item(len(self.elements))
-                self._complete(self.elements[-1])
                 continue
             if self.there_is_another:
-                self.adding = True
+                self.__dict__.pop("there_is_another", None)
+                self.adding = len(self.elements)
                 continue
             break
         self.__dict__.pop("there_is_another", None)
@@ -364,7 +364,7 @@ class DADict(DAObject):
     """A dict gathered by asking for keys (`new_item_name`) or filled by code (`auto_gather=False`)."""
 
     gathered: bool
-    adding: bool
+    adding: bool | int
     auto_gather: bool
 
     def init(self, **kwargs: Any) -> None:
@@ -383,27 +383,25 @@ class DADict(DAObject):
     def gather(self, **kwargs: Any) -> bool:
         if self.__dict__.get("gathered"):
             return True
-        if not self.elements:
+        if not self.elements and self.adding is False:
             if not self.there_are_any:
                 self.gathered = True
                 return True
+            self.adding = True
         while True:
-            if self.adding:
+            if self.adding is not False:
                 key = self.new_item_name
-                self.adding = False
-                self.__dict__.pop("there_is_another", None)
-                self.__dict__.pop("new_item_name", None)
                 if self.object_type is not None and key not in self.elements:
                     self.elements[key] = make(self.object_type, _item_name(self.instanceName, key))
                 self[key]  # noqa: B018 - asks for the value
                 self._complete(self.elements[key])
-                continue
-            if not self.elements:
-                self.adding = True
+                self.adding = False
+                self.__dict__.pop("new_item_name", None)
                 continue
             for item in self.elements.values():
                 self._complete(item)
             if self.there_is_another:
+                self.__dict__.pop("there_is_another", None)
                 self.adding = True
                 continue
             break

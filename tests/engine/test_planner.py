@@ -280,3 +280,69 @@ question: End
     st = iv.start()
     assert answer(iv, st, {}, button=0).question == "Co income"
     assert answer(iv, st, {"co_income": "100"}).question == "Note"
+
+
+def test_depends_on_and_reconsider() -> None:
+    iv = engine.load_string(
+        """
+mandatory: True
+code: |
+  total
+  summary_seen
+---
+depends on: price
+code: |
+  total = price + tax
+---
+reconsider: True
+code: |
+  tax = 1
+---
+question: Price
+fields:
+  - Price: price
+    datatype: integer
+---
+question: Total ${ total }
+continue button field: summary_seen
+"""
+    )
+    st = iv.start()
+    assert walk_to(iv, st).question == "Price"
+    assert answer(iv, st, {"price": "10"}).question == "Total 11"
+    engine.revisit(iv, st, "price")
+    assert walk_to(iv, st).question == "Price"
+    assert answer(iv, st, {"price": "20"}).question == "Total 21"
+
+
+def test_index_variables_and_lists() -> None:
+    iv = engine.load_string(
+        """
+objects:
+  - kids: DAList
+---
+mandatory: True
+question: Kids are ${ kids }
+---
+question: Any kids?
+yesno: kids.there_are_any
+---
+question: Name of kid ${ i + 1 }
+fields:
+  - Name: kids[i]
+---
+question: Another kid?
+yesno: kids.there_is_another
+"""
+    )
+    st = iv.start()
+    assert walk_to(iv, st).question == "Any kids?"
+    screen = answer(iv, st, {}, button=0)
+    assert screen.question == "Name of kid 1" and screen.fields[0].var == "kids[0]"
+    assert answer(iv, st, {"kids[0]": "An"}).question == "Another kid?"
+    assert answer(iv, st, {}, button=0).question == "Name of kid 2"
+    assert answer(iv, st, {"kids[1]": "Binh"}).question == "Another kid?"
+    end = answer(iv, st, {}, button=1)
+    assert end.question == "Kids are An and Binh"
+    restored = engine.State.from_json(st.to_json())
+    assert engine.plan(iv, restored) == end
