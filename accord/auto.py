@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from accord.autoanswer import answers_for
 from engine import Done, Interview, Screen, State, ValidationErrors
 
 MAX_ATTEMPTS = 5
+REPEAT_WARNING = 3
 
 
 class WalkFailed(Exception):
@@ -51,6 +53,7 @@ class _Walk:
         self.interview = interview
         self.state = state
         self.rng = rng
+        self.seen: Counter[tuple[str, str, str]] = Counter()
 
     def run(self, max_steps: int) -> None:
         for number in range(1, max_steps + 1):
@@ -61,15 +64,26 @@ class _Walk:
             if step.is_end:
                 print(f"  {number}. [{step.block_id}] {render.first_line(step.question)} (end)")
                 return
+            self._warn_if_repeated(step)
             self.state, summary = _answer(self.interview, self.state, step, self.rng)
             print(f"  {number}. [{step.block_id}] {render.first_line(step.question)} -> {summary}")
         raise WalkFailed(f"no end screen after --max-steps {max_steps} screens (a loop?)")
 
+    def _warn_if_repeated(self, screen: Screen) -> None:
+        """A screen asked again for the same variable usually means its answer did not define
+        what the interview needs (e.g. a field hidden by `show if`): a real user could be stuck
+        there, while random answers may stumble out. Worth one warning, not a failure."""
+        key = (screen.block_id, screen.sought or "", repr(sorted(screen.bindings.items())))
+        self.seen[key] += 1
+        if self.seen[key] == REPEAT_WARNING:
+            sought = screen.sought or "the same thing"
+            print(f"     ! warning: [{screen.block_id}] asked {REPEAT_WARNING} times for {sought}; a user may be stuck")
+
 
 def _answer(interview: Interview, state: State, screen: Screen, rng: random.Random) -> tuple[State, str]:
     """Apply generated answers, redrawing when the engine rejects them."""
-    for _ in range(MAX_ATTEMPTS):
-        answers, button = answers_for(screen, rng)
+    for attempt in range(MAX_ATTEMPTS):
+        answers, button = answers_for(screen, rng, attempt=attempt)
         result = engine.apply(interview, state, screen, answers, button)
         if not isinstance(result, ValidationErrors):
             return result, _summary(screen, answers, button)

@@ -26,7 +26,6 @@ CONTINUE_KINDS = frozenset({"continue", "review"})
 TEXT_TYPES = frozenset({"text", "area", "password", "ml", "mlarea", "string", "raw"})
 NUMBER_TYPES = frozenset({"number", "currency", "range", "integer", "float", "positive integer"})
 BOOL_TYPES = frozenset({"yesno", "noyes", "yesnoradio", "noyesradio", "yesnowide", "noyeswide", "boolean"})
-CHOICE_TYPES = frozenset({"radio", "dropdown", "combobox", "choices", "object", "object_radio", "datalist"})
 MULTI_TYPES = frozenset({"checkboxes", "multiselect", "object_checkboxes", "object_multiselect"})
 FILE_TYPES = frozenset({"file", "files", "camera", "user", "environment", "microphone"})
 
@@ -34,20 +33,29 @@ WORDS = ("alpha", "river", "maple", "copper", "lantern", "harbor", "meadow", "or
 NAMES = ("an", "binh", "chi", "dung", "alex", "sam", "jordan", "taylor")
 
 
-def answers_for(screen: Screen, rng: random.Random) -> tuple[dict[str, Any], int | None]:
-    """Answers keyed by `Field.key`, plus the index of the button to press (None = continue)."""
+def answers_for(screen: Screen, rng: random.Random, *, attempt: int = 0) -> tuple[dict[str, Any], int | None]:
+    """Answers keyed by `Field.key`, plus the index of the button to press (None = continue).
+
+    `attempt` counts earlier rejected draws for this screen. Validation code most often rejects
+    an unticked "I agree" box, so retries lean towards True for yes/no fields; the first draw
+    stays 50/50 so both branches of the interview get walked.
+    """
+    p_true = (0.5, 0.8)[attempt] if attempt < 2 else 1.0
     answers: dict[str, Any] = {}
     for f in screen.fields:
         if f.var is None or set_by_button(screen, f) or not _visible(f, answers):
             continue
-        value = _value_for(f, rng)
+        value = _value_for(f, rng, p_true)
         if value is not _SKIP:
             answers[f.key] = value
     return answers, _button_for(screen, rng)
 
 
 def set_by_button(screen: Screen, f: Field) -> bool:
-    """On yes/no and button screens the pressed button carries the field's value."""
+    """Fields whose value the pressed button carries: yes/no and button screens, and the
+    "continue" pseudo-field a `continue button field` sets to True. Nothing to type for these."""
+    if f.datatype == "continue":
+        return True
     return screen.kind in BUTTON_KINDS and (f.var == screen.sought or f.datatype in {"yesno", "buttons"})
 
 
@@ -88,7 +96,7 @@ class _Skip:
 _SKIP: Any = _Skip()
 
 
-def _value_for(f: Field, rng: random.Random) -> Any:
+def _value_for(f: Field, rng: random.Random, p_true: float = 0.5) -> Any:
     dtype = (f.datatype or "text").lower()
     if dtype in FILE_TYPES:
         return {"filename": "upload.pdf"} if f.required else _SKIP
@@ -97,7 +105,7 @@ def _value_for(f: Field, rng: random.Random) -> Any:
     if dtype == "email":
         return f"{rng.choice(NAMES)}@example.com"
     if dtype in BOOL_TYPES:
-        return rng.choice((True, False))
+        return rng.random() < p_true
     if dtype in NUMBER_TYPES:
         return number_in(f, rng, integer=dtype in {"integer", "positive integer"})
     if dtype in {"date", "datetime"}:
@@ -107,11 +115,9 @@ def _value_for(f: Field, rng: random.Random) -> Any:
         return "10:30"
     if dtype in MULTI_TYPES:
         return _multi(f, rng)
-    if f.choices:
+    if f.choices:  # radio, dropdown, combobox, object ...
         return rng.choice(f.choices).value
-    if dtype in CHOICE_TYPES:  # a combobox with no suggestions takes free text
-        return text_for(f, rng)
-    return text_for(f, rng)
+    return text_for(f, rng)  # text, area, password, and a combobox without suggestions
 
 
 def _multi(f: Field, rng: random.Random) -> list[Any]:
@@ -122,13 +128,17 @@ def _multi(f: Field, rng: random.Random) -> list[Any]:
 
 
 def text_for(f: Field, rng: random.Random) -> str:
-    """Words normally; digits when lengths are constrained (PINs, postcodes, ID numbers)."""
-    if f.minlength is None and f.maxlength is None:
-        return " ".join(rng.choice(WORDS) for _ in range(2))
-    low = max(f.minlength or 1, 1)
-    high = f.maxlength if f.maxlength is not None else max(low, 12)
-    high = max(high, low)
-    return "".join(rng.choice("0123456789") for _ in range(rng.randint(low, high)))
+    """Words, unless the length limits are tight (a PIN, postcode, phone or ID number:
+    maxlength <= 20), then digits. Words are padded/cut to respect minlength/maxlength."""
+    low = max(f.minlength or 0, 0)
+    high = f.maxlength if f.maxlength is not None else max(low, 40)
+    high = max(high, low, 1)
+    if f.maxlength is not None and f.maxlength <= 20:
+        return "".join(rng.choice("0123456789") for _ in range(rng.randint(max(low, 1), high)))
+    text = " ".join(rng.choice(WORDS) for _ in range(2))
+    while len(text) < low:
+        text += " " + rng.choice(WORDS)
+    return text[:high].strip() if len(text[:high].strip()) >= low else text[:high]
 
 
 def _decimal(value: Any) -> Decimal | None:

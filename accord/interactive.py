@@ -91,7 +91,8 @@ def _ask_screen(interview: Interview, state: State, screen: Screen) -> State | s
     """
     answers: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
-    asking = [f for f in screen.fields if f.var is not None]
+    inputs = [f for f in screen.fields if f.var is not None and not set_by_button(screen, f)]
+    asking = list(inputs)
     first = True
     while True:
         for f in screen.fields:
@@ -99,12 +100,12 @@ def _ask_screen(interview: Interview, state: State, screen: Screen) -> State | s
                 if first and f.note:
                     print(render.plain(f.note))
                 continue
-            if f not in asking or set_by_button(screen, f):
+            if f not in asking:
                 continue
             if not _visible(f, answers):
                 answers.pop(f.key, None)
                 continue
-            value = _ask_field(f, errors.get(f.key, []), screen.help)
+            value = _ask_field(f, errors.get(f.key, []), screen.help, labelled=len(inputs) > 1)
             if value is not _OMIT:
                 answers[f.key] = value
         first = False
@@ -126,7 +127,7 @@ def _ask_screen(interview: Interview, state: State, screen: Screen) -> State | s
                 for m in messages:
                     print(f"  ! {m}")
         wrong = [f for f in screen.fields if f.key in errors]
-        asking = wrong if wrong and set(errors) <= keys else [f for f in screen.fields if f.var is not None]
+        asking = wrong if wrong and set(errors) <= keys else list(inputs)
 
 
 def _visible(f: Field, answers: dict[str, Any]) -> bool:
@@ -144,8 +145,14 @@ class _Omit:
 _OMIT: Any = _Omit()
 
 
-def _ask_field(f: Field, errors: list[str], screen_help: str | None) -> Any:
-    print(f"\n{render.field_label(f)}")
+def _ask_field(f: Field, errors: list[str], screen_help: str | None, labelled: bool) -> Any:
+    """Ask one field. An unlabelled lone field (a `field:` + `choices:` screen) is introduced
+    by the question itself, so it gets no label line of its own."""
+    label = render.field_label(f)
+    if f.label.strip() or labelled or label != (f.var or f.key):
+        print(f"\n{label}")
+    else:
+        print()
     for line in render.choice_lines(f):
         print(line)
     for message in errors:

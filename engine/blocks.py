@@ -17,6 +17,7 @@ class ChoiceSpec:
     show_if: Any = None  # Compiled expression
     default: bool = False
     action: str = "continue"  # for `buttons:` without a field: continue/exit/restart/...
+    code: Any = None  # Compiled code run when this button is pressed (`- Label: {code: ...}`)
 
 
 @dataclass

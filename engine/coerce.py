@@ -70,7 +70,8 @@ def parse_number(text: Any) -> Decimal | None:
     if isinstance(text, bool):
         return None
     if isinstance(text, int | float):
-        return Decimal(str(text))
+        number = Decimal(str(text))
+        return number if number.is_finite() else None
     s = str(text).strip().replace(" ", "").replace("\u00a0", "")
     s = re.sub(r"^[$€£₫đ]|[$€£₫đ]$|(VND|USD|vnd|usd)$", "", s).strip()
     if not s:

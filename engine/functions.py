@@ -237,18 +237,44 @@ def noun_plural(noun: str, count: Any = 2) -> str:
     return noun + "s"
 
 
+def noun_singular(noun: str, count: Any = 1) -> str:
+    """docassemble: the singular of `noun` when count is 1 (else the noun unchanged)."""
+    try:
+        one = float(count) == 1
+    except (TypeError, ValueError):
+        one = False
+    noun = str(noun)
+    if not one or CONTEXT.language == "vi":
+        return noun
+    if re.search(r"[^aeiou]ies$", noun):
+        return noun[:-3] + "y"
+    if re.search(r"(s|x|z|ch|sh)es$", noun):
+        return noun[:-2]
+    if noun.endswith("s") and not noun.endswith(("ss", "us", "is")):
+        return noun[:-1]
+    return noun
+
+
 def indefinite_article(noun: str) -> str:
     return ("an " if str(noun)[:1].lower() in "aeiou" else "a ") + str(noun)
 
 
-def ordinal_number(n: int) -> str:
+_ORDINAL_WORDS = {"en": ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+                         "ninth", "tenth"]}
+
+
+def ordinal_number(n: int, use_word: bool = True) -> str:
+    """docassemble: words up to ten ("first"), then digits with a suffix ("11th")."""
     n = int(n)
+    words = _ORDINAL_WORDS.get(CONTEXT.language)
+    if use_word and words is not None and 0 <= n < len(words):
+        return words[n]
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
 
-def ordinal(n: int) -> str:
-    return ordinal_number(int(n) + 1)
+def ordinal(n: int, use_word: bool = True) -> str:
+    return ordinal_number(int(n) + 1, use_word=use_word)
 
 
 def url_of(name: str, **kwargs: Any) -> str:
@@ -282,6 +308,67 @@ def yesno(value: Any) -> str:
 
 def get_language() -> str:
     return CONTEXT.language
+
+
+_IRREGULAR_VERBS = {  # base: (3rd person singular present, plural present, singular past, plural past)
+    "be": ("is", "are", "was", "were"), "have": ("has", "have", "had", "had"), "do": ("does", "do", "did", "did"),
+}
+_VERB_BASE = {"is": "be", "are": "be", "was": "be", "were": "be", "has": "have", "had": "have", "does": "do",
+              "did": "do"}
+
+
+def verb_present(verb: str, person: Any = 3) -> str:
+    """docassemble: `verb_present("be", "3pl")` -> "are"; person 3/"3sg" singular, "3pl"/"pl" plural."""
+    base = _VERB_BASE.get(str(verb), str(verb))
+    plural = str(person) in ("3pl", "pl", "1pl", "2pl", "1sg", "2sg", "1", "2")
+    if base in _IRREGULAR_VERBS:
+        return _IRREGULAR_VERBS[base][1 if plural else 0]
+    if plural or CONTEXT.language != "en":
+        return base
+    if re.search(r"(s|x|z|ch|sh|o)$", base):
+        return base + "es"
+    if re.search(r"[^aeiou]y$", base):
+        return base[:-1] + "ies"
+    return base + "s"
+
+
+def verb_past(verb: str, person: Any = 3) -> str:
+    base = _VERB_BASE.get(str(verb), str(verb))
+    plural = str(person) in ("3pl", "pl", "1pl", "2pl", "2sg", "2")
+    if base in _IRREGULAR_VERBS:
+        return _IRREGULAR_VERBS[base][3 if plural else 2]
+    if CONTEXT.language != "en":
+        return base
+    if base.endswith("e"):
+        return base + "d"
+    if re.search(r"[^aeiou]y$", base):
+        return base[:-1] + "ied"
+    return base + "ed"
+
+
+def _phone_digits(number: Any, country: str | None) -> str | None:
+    digits = re.sub(r"\D", "", str(number))
+    if (country or "US").upper() in ("US", "CA"):
+        if len(digits) == 11 and digits.startswith("1"):
+            digits = digits[1:]
+        if len(digits) == 10 and digits[0] not in "01" and digits[3] not in "01":
+            return digits
+        return None
+    return digits if 7 <= len(digits) <= 15 else None
+
+
+def phone_number_is_valid(number: Any, country: str | None = None) -> bool:
+    """docassemble's check (phonenumbers there); North American numbers by their digits here."""
+    return _phone_digits(number, country) is not None
+
+
+def phone_number_formatted(number: Any, country: str | None = None) -> str:
+    digits = _phone_digits(number, country)
+    if digits is None:
+        return str(number)
+    if (country or "US").upper() in ("US", "CA"):
+        return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    return digits
 
 
 def percentage(value: Any, digits: int = 0) -> str:

@@ -479,12 +479,23 @@ class _Compiler:
             line = getattr(item, "line", d.line)
             if "content" not in item and isinstance(item.get("content file"), str):
                 # docassemble: `content file: hello.md` is the attachment's Markdown, read from templates/
-                att["content"] = self.read_content_file(item["content file"], self.current_path, line, file)
+                att["content"] = self.read_content_file(item["content file"], None, line, file)
             for key in ("name", "filename", "description", "content"):
-                if key in item:
-                    att[key] = self.text(item[key], line, file)
+                if key in att:
+                    att[key] = self.text(att[key], line, file)
+            if "fields" in att:  # template fields are Mako too; assembling them asks what they read
+                att["fields"] = self.attachment_fields(att["fields"], line, file)
             out.append(att)
         return out
+
+    def attachment_fields(self, value: Any, line: int, file: str) -> Any:
+        if isinstance(value, str):
+            return self.text(value, line, file)
+        if isinstance(value, list):
+            return [self.attachment_fields(v, line, file) for v in value]
+        if isinstance(value, dict):
+            return {k: self.attachment_fields(v, line, file) for k, v in value.items()}
+        return value
 
     # -- questions -------------------------------------------------------------------------
     def question(self, b: Block, d: Map, file: str) -> None:
@@ -534,12 +545,17 @@ class _Compiler:
         elif "buttons" in d and not b.qtype:
             b.qtype = "buttons"
             b.buttons = self.choices(d["buttons"], d.line_of("buttons"), file, special=True)
+            for spec in b.buttons:
+                if spec.code is not None:
+                    b.defines.extend(varpath.normalise(n) for n in spec.code.assigns if _is_var(n))
         elif "choices" in d and not b.qtype:
             b.qtype = "buttons"
             b.buttons = self.choices(d["choices"], d.line_of("choices"), file, special=True)
         if "review" in d:
             b.qtype = "review"
             b.review = self.review(d["review"], d.line_of("review"), file)
+            if b.target and not b.continue_field:  # `field:` on a review is its continue button field
+                b.continue_field, b.target = b.target, None
         if not b.qtype:
             b.qtype = "continue" if b.continue_field else "end"
         if b.target:
@@ -586,7 +602,10 @@ class _Compiler:
                         spec.help = self.text(item["help"], item_line, file)
                     if "show if" in item:
                         spec.show_if = self.expr(item["show if"], item_line, file)
-                    if special and isinstance(value, str) and value in _SPECIAL_BUTTONS:
+                    if isinstance(value, dict) and "code" in value:
+                        spec.code = self.code(value["code"], item_line + 1, file)
+                        spec.value = str(label)
+                    elif special and isinstance(value, str) and value in _SPECIAL_BUTTONS:
                         spec.action = value
                     elif special and isinstance(value, str) and value.startswith(("http://", "https://")):
                         spec.action = value
@@ -745,10 +764,13 @@ class _Compiler:
                 continue
             label = None
             vars_: list[str] = []
-            if "field" in item:
-                fv = item["field"]
+            if "field" in item or "fields" in item:
+                fv = item.get("field", item.get("fields"))
                 label = self.text(item.get("label", "Edit"), line, file)
-                vars_ = [v for v in (self.var(x, line, file) for x in (fv if isinstance(fv, list) else [fv])) if v]
+                # `- follow up: [...]` / `- recompute: [...]` entries say what to ask after an edit; only
+                # the plain names are the item's own variables (what the Edit link re-asks).
+                plain = [x for x in (fv if isinstance(fv, list) else [fv]) if not isinstance(x, dict)]
+                vars_ = [v for v in (self.var(x, line, file) for x in plain) if v]
             else:
                 for k, v in item.items():
                     if k in ("button", "show if", "help", "css class"):
@@ -811,9 +833,14 @@ class _Compiler:
                 blocks.sort(key=rank)
         # dependency graph: which defined variables are computed from which
         for b in self.blocks:
-            reads = set(b.reads) | set(b.depends_on)
-            if b.kind == "code":
+            reads = (set(b.reads) if b.kind == "code" else set()) | set(b.depends_on)
+            if b.kind == "code" or b.depends_on:
                 for r in reads:
+                    for d in b.defines:
+                        if d != r:
+                            iv.dependents.setdefault(r, set()).add(d)
+            elif b.depends_on:  # a question's answers are forgotten when what it `depends on` changes
+                for r in b.depends_on:
                     for d in b.defines:
                         if d != r:
                             iv.dependents.setdefault(r, set()).add(d)

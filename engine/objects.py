@@ -14,6 +14,10 @@ from typing import Any
 
 CLASSES: dict[str, type[DAObject]] = {}
 
+# Lists being gathered right now (docassemble's "gathering mode"): while the planner asks
+# `fruit.there_is_another`, printing `fruit` shows the items so far instead of gathering again.
+GATHERING: set[str] = set()
+
 
 class UndefinedAttribute(AttributeError):
     def __init__(self, var: str) -> None:
@@ -170,6 +174,15 @@ class Individual(Person):
     def possessive(self, target: str) -> str:
         return f"{self.name.full()}'s {target}"
 
+    def age_in_years(self, decimals: bool = False, as_of: Any = None) -> int | float:
+        """docassemble: whole years since `birthdate` (asks for it), as of today or `as_of`."""
+        born = self.birthdate
+        born = born.date() if isinstance(born, dt.datetime) else born
+        today = as_of.date() if isinstance(as_of, dt.datetime) else (as_of or dt.date.today())
+        if decimals:
+            return round((today - born).days / 365.2425, 2)
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
 
 class Organization(Person):
     pass
@@ -272,7 +285,7 @@ class DAList(DAObject):
     def _trigger(self) -> None:
         """docassemble's rule: an auto-gathered list gathers itself; otherwise reading
         `gathered` (undefined until some block sets it) is what asks for the list."""
-        if self.__dict__.get("gathered"):
+        if self.__dict__.get("gathered") or self.instanceName in GATHERING:
             return
         if self.auto_gather:
             self.gather()
@@ -353,8 +366,17 @@ class DAList(DAObject):
 
     __hash__ = DAObject.__hash__
 
-    def did_verb(self, verb: str) -> str:
-        return verb + ("" if len(self) == 1 else "")
+    def does_verb(self, verb: str, **kwargs: Any) -> str:
+        from engine.functions import verb_past, verb_present
+
+        if kwargs.get("past") or kwargs.get("present") is False:
+            return verb_past(verb, "3sg" if len(self) == 1 else "3pl")
+        return verb_present(verb, "3sg" if len(self) == 1 else "3pl")
+
+    def did_verb(self, verb: str, **kwargs: Any) -> str:
+        from engine.functions import verb_past
+
+        return verb_past(verb, "3sg" if len(self) == 1 else "3pl")
 
     def as_noun(self, noun: str) -> str:
         return noun if len(self) == 1 else noun + "s"
@@ -412,7 +434,7 @@ class DADict(DAObject):
     def _trigger(self) -> None:
         """docassemble's rule: an auto-gathered list gathers itself; otherwise reading
         `gathered` (undefined until some block sets it) is what asks for the list."""
-        if self.__dict__.get("gathered"):
+        if self.__dict__.get("gathered") or self.instanceName in GATHERING:
             return
         if self.auto_gather:
             self.gather()
@@ -487,6 +509,14 @@ class DADict(DAObject):
 
     def number(self) -> int:
         return len(self)
+
+    def number_as_word(self) -> str:
+        from engine.functions import nice_number
+
+        return nice_number(len(self))
+
+    does_verb = DAList.does_verb
+    did_verb = DAList.did_verb
 
     def __str__(self) -> str:
         from engine.functions import comma_and_list

@@ -15,7 +15,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from engine import coerce, functions, varpath
+from engine import coerce, functions, objects, varpath
 from engine.blocks import Block, ChoiceSpec, FieldSpec, Visibility
 from engine.errors import InterviewError
 from engine.functions import CONTEXT, ValidationFailure
@@ -260,7 +260,12 @@ class _Run:
                 if block.kind == "question":
                     if block.qtype == "fields" and not block.event and self.field_hidden(block, var):
                         continue
-                    return self.ask(block, var, bindings)
+                    gathering = self.containers(var)
+                    objects.GATHERING.update(gathering)
+                    try:
+                        return self.ask(block, var, bindings)
+                    finally:
+                        objects.GATHERING.difference_update(gathering)
                 if block.kind == "code":
                     self.run_code(block)
                 else:
@@ -270,6 +275,20 @@ class _Run:
             finally:
                 self.unbind(saved)
         raise InterviewError(f"no block defined {var} (every candidate was skipped or did not set it)")
+
+    def containers(self, var: str) -> set[str]:
+        """Lists and dicts along `var`'s path: they are being gathered while `var` is asked."""
+        found: set[str] = set()
+        root, steps = varpath.parse(var)
+        obj: Any = self.ns.get(root, _MISSING)
+        for kind, key in steps:
+            if isinstance(obj, DAList | DADict):
+                found.add(obj.instanceName)
+            try:
+                obj = varpath._get(obj, "item" if kind == "item_var" else kind, key, "")
+            except (LookupError, AttributeError):
+                break
+        return found
 
     def bind(self, bindings: dict[str, Any]) -> dict[str, Any]:
         saved = {}
@@ -419,12 +438,14 @@ class _Run:
                     continue  # docassemble hides review items whose variables are not answered yet
                 text = self.render(item.button, block) if item.button else ""
                 review.append(ReviewItem(self.render(item.label, block), text, tuple(item.vars)))
-            buttons.append(Button(self.render(block.continue_label) or _continue_word(self.lang)))
+            if block.continue_field:  # without one, a review is a place to stop and edit
+                buttons.append(Button(self.render(block.continue_label) or _continue_word(self.lang)))
         elif qtype == "buttons":
             for c in block.buttons:
                 if c.show_if is not None and not self.eval(c.show_if, block):
                     continue
-                buttons.append(Button(self.render(c.label, block), c.value, action=c.action))
+                value = block.buttons.index(c) if c.code is not None else c.value
+                buttons.append(Button(self.render(c.label, block), value, action=c.action))
             kind = "buttons"
         else:
             kind = "end"
@@ -471,11 +492,22 @@ class _Run:
                     info[key] = self.render(att[key], block)
             if isinstance(att.get("content"), Text):
                 info["content"] = self.render(att["content"], block)
+            if "fields" in att:  # docassemble assembles the document, so its fields' variables get asked
+                info["fields"] = self.render_fields(att["fields"], block)
             for key in ("docx template file", "pdf template file", "valid formats", "variable name"):
                 if key in att:
                     info[key] = att[key]
             out.append(info)
         return out
+
+    def render_fields(self, value: Any, block: Block) -> Any:
+        if isinstance(value, Text):
+            return self.render(value, block)
+        if isinstance(value, list):
+            return [self.render_fields(v, block) for v in value]
+        if isinstance(value, dict):
+            return {k: self.render_fields(v, block) for k, v in value.items()}
+        return value
 
     def estimate(self) -> int:
         names = self.iv.order_names
@@ -690,6 +722,9 @@ class _Apply:
             chosen = screen.buttons[0]
         if chosen is not None and chosen.action != "continue":
             return self.state  # exit/restart/leave are the front end's to carry out
+        if chosen is not None and block.qtype == "buttons" and isinstance(chosen.value, int) and not isinstance(
+                chosen.value, bool) and 0 <= chosen.value < len(block.buttons) and block.buttons[chosen.value].code:
+            return self.run_button_code(block, block.buttons[chosen.value].code)
         values: dict[str, Any] = {}
         errors: list[FieldError] = []
         posted = self.visible_fields(answers)
@@ -759,6 +794,32 @@ class _Apply:
             self.state.done.add(block.id)
         self.state.record(block.id, changes)
         self.state.history.append({"block": block.id, "bindings": bindings, "sought": screen.sought})
+        self.state.revisit = None
+        return self.state
+
+    def run_button_code(self, block: Block, code: Compiled) -> State:
+        """A button that runs code (`- Yes: {code: ...}`): its assignments are the answer."""
+        ns = self.state.namespace
+        before = {name: _get_or_missing(ns, name) for name in code.assigns if _safe_var(name)}
+        ns["__builtins__"] = self.iv.builtins
+        CONTEXT.namespace = ns
+        CONTEXT.language = self.lang
+        try:
+            code.run(ns)
+        except (SandboxError, NameError, AttributeError, LookupError, TypeError, ValueError) as exc:
+            raise InterviewError(f"button code failed: {exc}", block.file, block.line) from exc
+        finally:
+            ns.pop("__builtins__", None)
+        changes = {}
+        for name, old in before.items():
+            new = _get_or_missing(ns, name)
+            if new is not _MISSING and (old is _MISSING or not _same(old, new)):
+                changes[name] = (None if old is _MISSING else old, new)
+        if block.mandatory is not False:
+            self.state.done.add(block.id)
+        self.state.record(block.id, changes)
+        self.state.history.append({"block": block.id, "bindings": dict(self.screen.bindings),
+                                   "sought": self.screen.sought})
         self.state.revisit = None
         return self.state
 
@@ -916,6 +977,14 @@ def invalidate(iv: Interview, state: State, changed: list[str]) -> None:
                     todo.append(dep)
             for block_id in iv.readers.get(key, ()):
                 state.done.discard(block_id)
+
+
+def _safe_var(name: str) -> bool:
+    try:
+        varpath.parse(name)
+    except varpath.BadName:
+        return False
+    return True
 
 
 def _get_or_missing(ns: dict[str, Any], var: str) -> Any:

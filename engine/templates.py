@@ -164,15 +164,17 @@ def _check_expr(expr: str, names: set[str], line: int, eager: list[str] | None =
         tree = ast.parse(expr, mode="eval")
     except SyntaxError as exc:
         raise TemplateError(f"syntax error in ${{ {expr} }}: {exc.msg}", line) from exc
-    # Jinja gets the expression re-printed from the parsed tree, never the author's spelling: a token
-    # only Python reads one way (a triple-quoted string, a comment) must not be different code to Jinja.
-    normalized = ast.unparse(tree)
     if eager is not None:
         eager.extend(n for n in sandbox.eager_names(tree.body) if n not in eager)
     try:
         sandbox._Checker(names).visit(tree)
     except SandboxError as exc:
         raise TemplateError(f"in ${{ {expr} }}: {exc}", line) from exc
+    # Jinja gets the checked tree re-printed, never the author's spelling: a token only Python reads
+    # one way (a triple-quoted string) must not be different code to Jinja; and the guarded operators
+    # arrive as helper calls (`__accord_pow__(2, 10 ** 10)`), so Jinja's own precedence for `**`
+    # (left-associative, below unary minus) cannot change what the expression means.
+    normalized = ast.unparse(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp | ast.Lambda | ast.JoinedStr):
             raise TemplateError(
@@ -185,6 +187,9 @@ def _check_expr(expr: str, names: set[str], line: int, eager: list[str] | None =
             raise TemplateError(
                 f"in ${{ {expr} }}: the | operator is not supported in text (Jinja would read it as a filter)", line
             )
+    # Mako's loop context: 0-based `index`, and `even`/`odd` (of that index), which Jinja's loop lacks.
+    normalized = re.sub(r"\bloop\.even\b", "(loop.index0 % 2 == 0)", normalized)
+    normalized = re.sub(r"\bloop\.odd\b", "(loop.index0 % 2 == 1)", normalized)
     return re.sub(r"\bloop\.index\b", "loop.index0", normalized)
 
 
