@@ -210,6 +210,11 @@ def validation_error(message: str, field: str | None = None) -> None:
     raise ValidationFailure(str(message), field)
 
 
+def set_language(language: str, dialect: str | None = None) -> None:
+    """Switch the session's language (docassemble's `set_language` in an `initial` block)."""
+    CONTEXT.language = str(language)
+
+
 def set_progress(number: int) -> None:
     CONTEXT.progress = int(number)
 
@@ -401,5 +406,6 @@ FUNCTIONS.update(
         "Address": objects.Address, "Organization": objects.Organization, "DAFile": objects.DAFile,
         "DAFileList": objects.DAFileList, "DAEmpty": objects.DAEmpty, "DAChecklist": objects.DAChecklist,
         "DADateTime": objects.DADateTime,
+        "Thing": objects.Thing, "Name": objects.Name, "PartyList": objects.PartyList,
     }
 )

@@ -330,6 +330,10 @@ class DAList(DAObject):
     def appendObject(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
         return self._new_item(len(self.elements))
 
+    def add_action(self, label: str | None = None, **kwargs: Any) -> str:
+        """A link that adds an item; front ends turn `#add:` links into the add screen."""
+        return f"[{label or 'Add an item'}](#add:{self.instanceName})"
+
     def number(self) -> int:
         return len(self)
 
@@ -485,13 +489,14 @@ class DADict(DAObject):
     def get(self, key: Any, default: Any = None) -> Any:
         return self.elements.get(key, default)
 
-    def true_values(self) -> list[Any]:
+    def true_values(self) -> DAList:
+        """The keys whose value is True, as a list that prints like "Apple and Plum"."""
         self._trigger()
-        return [k for k, v in self.elements.items() if v is True]
+        return _plain_list(f"{self.instanceName}.true_values()", [k for k, v in self.elements.items() if v is True])
 
-    def false_values(self) -> list[Any]:
+    def false_values(self) -> DAList:
         self._trigger()
-        return [k for k, v in self.elements.items() if v is False]
+        return _plain_list(f"{self.instanceName}.false_values()", [k for k, v in self.elements.items() if v is False])
 
     def all_true(self) -> bool:
         self._trigger()
@@ -522,6 +527,40 @@ class DADict(DAObject):
         from engine.functions import comma_and_list
 
         return comma_and_list(*[str(k) for k in self])
+
+
+class Name(DAObject):
+    """The name of a Thing: just text."""
+
+    def full(self, **kwargs: Any) -> str:
+        return str(self.text)
+
+    def __str__(self) -> str:
+        return self.full()
+
+
+class Thing(DAObject):
+    def init(self, **kwargs: Any) -> None:
+        if "name" not in kwargs:
+            self.initializeAttribute("name", Name)
+        super().init(**kwargs)
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+
+class PartyList(DAList):
+    """docassemble.base.legal's list of people: a DAList of Individuals."""
+
+    def init(self, **kwargs: Any) -> None:
+        kwargs.setdefault("object_type", Individual)
+        super().init(**kwargs)
+
+
+def _plain_list(name: str, items: list[Any]) -> DAList:
+    result = DAList(name, auto_gather=False, gathered=True)
+    result.elements = items
+    return result
 
 
 class DAChecklist(DADict):

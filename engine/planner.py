@@ -15,7 +15,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from engine import coerce, functions, objects, varpath
+from engine import coerce, functions, jscond, objects, varpath
 from engine.blocks import Block, ChoiceSpec, FieldSpec, Visibility
 from engine.errors import InterviewError
 from engine.functions import CONTEXT, ValidationFailure
@@ -75,9 +75,46 @@ class _Run:
         ns = self.ns
         builtins = self.iv.builtins
         for name in names:
-            if name not in ns and name not in builtins:
-                if name in self.iv.providers or name in self.iv.events:
-                    self.need(name)
+            if name in ns or name in builtins:
+                continue
+            if "." in name or "[" in name:
+                self.ensure_path(name)
+            elif name in self.iv.providers or name in self.iv.events:
+                self.need(name)
+
+    def ensure_path(self, path: str) -> None:
+        """`user.name.first` read for sure: ask its undefined parts in order, as Python would
+        evaluate them. Methods, properties and list items left for gathering stop the walk."""
+        root, steps = varpath.parse(path)
+        if root not in self.ns:
+            if root in self.iv.builtins or not (root in self.iv.providers or root in self.iv.events):
+                return
+            self.need(root)
+        obj = self.ns.get(root)
+        done: list[tuple[str, Any]] = []
+        for kind, key in steps:
+            done.append((kind, key))
+            if not isinstance(obj, DAObject):
+                return
+            if kind == "attr":
+                if key in obj.__dict__:
+                    obj = obj.__dict__[key]
+                    continue
+                if hasattr(type(obj), key) or isinstance(obj, DAList | DADict):
+                    return
+                partial = varpath.render(root, tuple(done))
+                if not self.candidates(partial):
+                    return
+                self.need(partial)
+                obj = obj.__dict__.get(key)
+            else:
+                elements = getattr(obj, "elements", None)
+                if isinstance(elements, list) and isinstance(key, int) and -len(elements) <= key < len(elements):
+                    obj = elements[key]
+                elif isinstance(elements, dict) and key in elements:
+                    obj = elements[key]
+                else:
+                    return
 
     def need(self, var: str) -> None:
         screen = self.seek(var)
@@ -149,6 +186,9 @@ class _Run:
         for block in self.iv.ordered:
             if block.initial:
                 self.run_code(block)
+                if CONTEXT.language != self.lang:  # set_language() in an initial block
+                    self.lang = self.state.lang = CONTEXT.language
+                    self.has_language = self.lang in self.iv.block_languages
                 continue
             if block.id in done:
                 continue
@@ -246,6 +286,11 @@ class _Run:
             self.seeking.pop()
 
     def _seek(self, var: str) -> Screen | None:
+        root = varpath.parse(var)[0]
+        if root != var and root not in self.ns and root in self.iv.providers:
+            screen = self.seek(root)  # `user.name.first` needs `user` (its objects block) first
+            if screen is not None:
+                return screen
         candidates = self.candidates(var)
         if not candidates:
             root = varpath.parse(var)[0]
@@ -577,6 +622,8 @@ class _Run:
         elif isinstance(current, DADict):
             default = [k for k, v in current.elements.items() if v]
         show_if = hide_if = None
+        js_show = next((v.js for v in f.visibility if v.js is not None and not v.hide), None)
+        js_hide = next((v.js for v in f.visibility if v.js is not None and v.hide), None)
         for v in f.visibility:
             if v.var is not None and v.var in keys:
                 target = (keys[v.var], v.value if v.has_value else True)
@@ -591,6 +638,7 @@ class _Run:
             note=self.render(f.note, block) if f.note else None, choices=tuple(choices),
             min=self.limit(f.min, block), max=self.limit(f.max, block), minlength=f.minlength,
             maxlength=f.maxlength, step=self.limit(f.step, block), show_if=show_if, hide_if=hide_if, accept=f.accept,
+            js_show_if=js_show, js_hide_if=js_hide,
             validation_messages={k: self.render(v, block) for k, v in f.validation_messages.items()},
         )
 
@@ -638,16 +686,20 @@ def _choices_from_value(raw: Any) -> list[Choice]:
     return out
 
 
+def _word(lang: str, table: dict[str, str], default: str) -> str:
+    return table.get(lang, default)
+
+
 def _continue_word(lang: str) -> str:
-    return "Tiếp tục" if lang == "vi" else "Continue"
+    return _word(lang, {"vi": "Tiếp tục", "es": "Seguir", "fr": "Continuer"}, "Continue")
 
 
 def _yes(lang: str) -> str:
-    return "Có" if lang == "vi" else "Yes"
+    return _word(lang, {"vi": "Có", "es": "Sí", "fr": "Oui"}, "Yes")
 
 
 def _no(lang: str) -> str:
-    return "Không" if lang == "vi" else "No"
+    return _word(lang, {"vi": "Không", "es": "No", "fr": "Non"}, "No")
 
 
 def _maybe(lang: str) -> str:
@@ -824,27 +876,14 @@ class _Apply:
         return self.state
 
     def visible_fields(self, answers: dict[str, Any]) -> set[str]:
-        """Keys of fields that are shown, judged from the posted answers for same-screen `show if`."""
-        shown: set[str] = set()
-        by_key = {f.key: f for f in self.screen.fields}
+        """Keys of fields that are shown, judged from the posted answers (same-screen `show if`,
+        `js show if`); a field whose controlling field is hidden is hidden too."""
+        values: dict[str, Any] = {}
         for f in self.screen.fields:
-            visible = True
-            for cond, hide in ((f.show_if, False), (f.hide_if, True)):
-                if cond is None:
-                    continue
-                ctrl = by_key.get(cond[0])
-                raw = answers.get(cond[0])
-                value: Any = raw
-                if ctrl is not None:
-                    ok, conv, _ = self.convert(ctrl, raw, lenient=True)
-                    value = conv if ok and conv is not _MISSING else raw
-                expected = cond[1]
-                match = _loose_equal(value, expected)
-                if match == hide:
-                    visible = False
-            if visible:
-                shown.add(f.key)
-        return shown
+            raw = answers.get(f.key)
+            ok, conv, _ = self.convert(f, raw, lenient=True)
+            values[f.key] = conv if ok and conv is not _MISSING else raw
+        return visible_keys(self.screen, values)
 
     def convert(self, f: Field, raw: Any, lenient: bool = False) -> tuple[bool, Any, tuple[str, str]]:
         dt_ = f.datatype
@@ -977,6 +1016,34 @@ def invalidate(iv: Interview, state: State, changed: list[str]) -> None:
                     todo.append(dep)
             for block_id in iv.readers.get(key, ()):
                 state.done.discard(block_id)
+
+
+def visible_keys(screen: Screen, values: dict[str, Any]) -> set[str]:
+    """Which fields of `screen` are shown for these (typed) answers. Front ends use it to
+    decide what to draw without JavaScript; apply uses it so hidden fields are not required."""
+    by_key = {f.key: f for f in screen.fields}
+    memo: dict[str, bool] = {}
+
+    def shown(f: Field, depth: int = 0) -> bool:
+        if f.key in memo:
+            return memo[f.key]
+        result = True
+        for cond, hide in ((f.show_if, False), (f.hide_if, True)):
+            if cond is None:
+                continue
+            if _loose_equal(values.get(cond[0]), cond[1]) == hide:
+                result = False
+            ctrl = by_key.get(cond[0])
+            if result and ctrl is not None and ctrl is not f and depth < 20 and not shown(ctrl, depth + 1):
+                result = False
+        if result and f.js_show_if and not jscond.visible(f.js_show_if, False, values):
+            result = False
+        if result and f.js_hide_if and not jscond.visible(f.js_hide_if, True, values):
+            result = False
+        memo[f.key] = result
+        return result
+
+    return {f.key for f in screen.fields if shown(f)}
 
 
 def _safe_var(name: str) -> bool:

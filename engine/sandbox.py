@@ -521,13 +521,42 @@ def eager_names(body: list[ast.stmt] | ast.expr) -> tuple[str, ...]:
     assigned: set[str] = set()
 
     def add(name: str) -> None:
-        if name not in assigned and name not in out:
+        root = name.split(".", 1)[0].split("[", 1)[0]
+        if root not in assigned and name not in out:
             out.append(name)
+
+    def path_of(node: ast.AST) -> str | None:
+        parts: list[str] = []
+        while True:
+            if isinstance(node, ast.Attribute):
+                parts.append("." + node.attr)
+                node = node.value
+            elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(
+                    node.slice.value, int | str) and not isinstance(node.slice.value, bool):
+                parts.append(f"[{node.slice.value!r}]")
+                node = node.value
+            elif isinstance(node, ast.Name):
+                return node.id + "".join(reversed(parts))
+            else:
+                return None
 
     def visit(node: ast.AST) -> None:
         if isinstance(node, ast.Name):
             if isinstance(node.ctx, ast.Load):
                 add(node.id)
+        elif isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.ctx, ast.Load):
+            path = path_of(node)
+            if path is not None:
+                add(path)
+            else:
+                for child in ast.iter_child_nodes(node):
+                    visit(child)
+        elif isinstance(node, ast.Call):
+            visit(node.func.value if isinstance(node.func, ast.Attribute) else node.func)
+            for arg in node.args:
+                visit(arg)
+            for kw in node.keywords:
+                visit(kw.value)
         elif isinstance(node, ast.BoolOp):
             visit(node.values[0])
         elif isinstance(node, ast.IfExp):

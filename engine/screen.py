@@ -49,6 +49,10 @@ class Field:
     # re-checks visibility on apply; this only lets a browser hide the field without a round trip.
     show_if: tuple[str, Any] | None = None
     hide_if: tuple[str, Any] | None = None
+    # `js show if` / `js hide if`: a `val("key")` expression the browser evaluates live; the
+    # server evaluates it too (engine.jscond) when the answers arrive.
+    js_show_if: str | None = None
+    js_hide_if: str | None = None
     accept: str | None = None
     validation_messages: dict[str, str] = field(default_factory=dict)
 

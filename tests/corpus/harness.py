@@ -25,7 +25,7 @@ from typing import Any
 import markdown
 
 import engine
-from engine import Done, Field, Screen, ValidationErrors
+from engine import Done, Field, Screen, ValidationErrors, jscond
 
 CORPUS = Path("/work/shared/docassemble_corpus")
 CORE_FEATURE = CORPUS / "core.feature"
@@ -277,6 +277,9 @@ class Browser:
         return self.screen.fields if isinstance(self.screen, Screen) else ()
 
     def visible(self, f: Field) -> bool:
+        for expr, hide in ((f.js_show_if, False), (f.js_hide_if, True)):
+            if expr and not jscond.visible(expr, hide, self.pending):
+                return False
         by_key = {x.key: x for x in self.fields}
         seen: set[str] = set()
         cur: Field | None = f
