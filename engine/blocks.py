@@ -64,6 +64,8 @@ class ReviewSpec:
     button: Text | None
     note: Text | None = None
     show_if: Compiled | None = None
+    follow_up: list[str] = field(default_factory=list)  # asked again after an edit, when they apply
+    recompute: list[str] = field(default_factory=list)  # forgotten after an edit, so code recomputes them
 
 
 @dataclass

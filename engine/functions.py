@@ -17,7 +17,7 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_time as babel_format_time
 from dateutil.relativedelta import relativedelta
 
-from engine import objects
+from engine import objects, usstates
 
 
 class ValidationFailure(Exception):
@@ -407,5 +407,6 @@ FUNCTIONS.update(
         "DAFileList": objects.DAFileList, "DAEmpty": objects.DAEmpty, "DAChecklist": objects.DAChecklist,
         "DADateTime": objects.DADateTime,
         "Thing": objects.Thing, "Name": objects.Name, "PartyList": objects.PartyList,
+        "states_list": usstates.states_list,
     }
 )

@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import agreement, sandbox, varpath
+from jinja2 import TemplateSyntaxError
+
+from engine import agreement, docx, sandbox, usstates, varpath
 from engine.blocks import Block, ChoiceSpec, FieldSpec, ReviewSpec, Visibility
 from engine.errors import LoadError, Problem
 from engine.functions import FUNCTIONS
 from engine.sandbox import Compiled, SandboxError
+from engine.templates import ENV as JINJA
 from engine.templates import TemplateError, Text, compile_text
 from engine.yamlload import Map, read_blocks
 
@@ -108,6 +111,7 @@ class Interview:
     builtins: dict[str, Any] = field(default_factory=dict)
     order_names: list[str] = field(default_factory=list)
     block_languages: set[str] = field(default_factory=set)
+    modules: dict[str, Any] = field(default_factory=dict)  # safe stand-ins for `imports:`
     currency: str = "USD"
 
     def start(self, lang: str | None = None, url_args: dict[str, Any] | None = None) -> Any:
@@ -251,7 +255,9 @@ class _Compiler:
             key = "modules" if "modules" in d else "imports"
             mods = d[key] if isinstance(d[key], list) else [d[key]]
             for mod in mods:
-                if not str(mod).startswith(("docassemble.base", ".")):
+                if str(mod) in usstates.MODULES:
+                    self.iv.modules[str(mod)] = usstates.MODULES[str(mod)]
+                elif not str(mod).startswith(("docassemble.base", ".")):
                     self.problem(d.line_of(key), f"module {mod!r} cannot be imported: interviews run sandboxed "
                                  "with a fixed set of functions", file)
             return
@@ -485,8 +491,26 @@ class _Compiler:
                     att[key] = self.text(att[key], line, file)
             if "fields" in att:  # template fields are Mako too; assembling them asks what they read
                 att["fields"] = self.attachment_fields(att["fields"], line, file)
+            elif isinstance(item.get("docx template file"), str):
+                att["docx text"] = self.docx_text(item["docx template file"], line, file)
             out.append(att)
         return out
+
+    def docx_text(self, name: str, line: int, file: str) -> Text | None:
+        target = self.resolver(name, Path(file).parent)
+        if target is None:
+            self.problem(line, f"docx template file not found: {name}", file)
+            return None
+        try:
+            source = docx.jinja_text(target)
+            template = JINJA.from_string(source)
+        except docx.DocxError as exc:
+            self.problem(line, str(exc), file)
+            return None
+        except TemplateSyntaxError as exc:
+            self.problem(line, f"{name}: Jinja error in the template: {exc.message}", file)
+            return None
+        return Text(source, frozenset(), template)
 
     def attachment_fields(self, value: Any, line: int, file: str) -> Any:
         if isinstance(value, str):
@@ -764,6 +788,8 @@ class _Compiler:
                 continue
             label = None
             vars_: list[str] = []
+            follow_up: list[str] = []
+            recompute: list[str] = []
             if "field" in item or "fields" in item:
                 fv = item.get("field", item.get("fields"))
                 label = self.text(item.get("label", "Edit"), line, file)
@@ -771,6 +797,14 @@ class _Compiler:
                 # the plain names are the item's own variables (what the Edit link re-asks).
                 plain = [x for x in (fv if isinstance(fv, list) else [fv]) if not isinstance(x, dict)]
                 vars_ = [v for v in (self.var(x, line, file) for x in plain) if v]
+                for x in fv if isinstance(fv, list) else []:
+                    if isinstance(x, dict):
+                        for key, target in (("follow up", follow_up), ("recompute", recompute)):
+                            extra = x.get(key) or []
+                            for name in extra if isinstance(extra, list) else [extra]:
+                                v = self.var(name, line, file)
+                                if v:
+                                    target.append(v)
             else:
                 for k, v in item.items():
                     if k in ("button", "show if", "help", "css class"):
@@ -786,7 +820,8 @@ class _Compiler:
                         if name:
                             vars_.append(name)
                     break
-            spec = ReviewSpec(label, vars_, self.text(item["button"], line, file) if "button" in item else None)
+            spec = ReviewSpec(label, vars_, self.text(item["button"], line, file) if "button" in item else None,
+                              follow_up=follow_up, recompute=recompute)
             if "show if" in item:
                 spec.show_if = self.expr(item["show if"], line, file)
             out.append(spec)
@@ -848,7 +883,7 @@ class _Compiler:
                 for r in reads:
                     iv.readers.setdefault(r, set()).add(b.id)
         iv.block_languages = {b.language for b in self.blocks}
-        iv.builtins = sandbox.safe_builtins(FUNCTIONS)
+        iv.builtins = sandbox.safe_builtins({**FUNCTIONS, **iv.modules})
         first_order = next((b for b in iv.ordered if b.kind == "code" and b.steps), None)
         if first_order is not None:
             iv.order_names = [s[1] for s in _flatten_steps(first_order.steps or []) if s[0] == "need"]
@@ -861,7 +896,7 @@ class _Compiler:
         return iv
 
     def _known_names(self, iv: Interview) -> set[str]:
-        names = set(FUNCTIONS) | set(sandbox.SAFE_BUILTIN_NAMES) | {"url_args", "x"} | ITERATOR_SET
+        names = set(FUNCTIONS) | set(sandbox.SAFE_BUILTIN_NAMES) | {"url_args", "x"} | ITERATOR_SET | set(iv.modules)
         for var in iv.providers:
             names.add(varpath.parse(var)[0])
         for table in iv.generic_providers.values():

@@ -143,14 +143,23 @@ class IndividualName(DAObject):
 
 class Address(DAObject):
     def block(self) -> str:
-        keys = ("address", "unit", "city", "state", "zip")
-        return ", ".join(str(self.__dict__[k]) for k in keys if k in self.__dict__)
+        """Street, unit, city, state and zip on lines; reading the street asks for the address."""
+        street = str(self.address)
+        unit = self.__dict__.get("unit")
+        line2 = f"{self.city}, {self.state}" + (f" {self.__dict__['zip']}" if self.__dict__.get("zip") else "")
+        return "\n".join([street + (f", {unit}" if unit else ""), line2])
+
+    def on_one_line(self) -> str:
+        return self.block().replace("\n", ", ")
 
     def __str__(self) -> str:
-        return self.block()
+        return self.on_one_line()
 
 
 class Person(DAObject):
+    def address_block(self) -> str:
+        return f"{self.name}\n{self.address.block()}"
+
     def init(self, **kwargs: Any) -> None:
         if "name" not in kwargs:
             self.initializeAttribute("name", DAObject)

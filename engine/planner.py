@@ -539,6 +539,8 @@ class _Run:
                 info["content"] = self.render(att["content"], block)
             if "fields" in att:  # docassemble assembles the document, so its fields' variables get asked
                 info["fields"] = self.render_fields(att["fields"], block)
+            if isinstance(att.get("docx text"), Text):
+                self.render(att["docx text"], block)  # asks what the DOCX template's tags read
             for key in ("docx template file", "pdf template file", "valid formats", "variable name"):
                 if key in att:
                     info[key] = att[key]
@@ -647,7 +649,35 @@ class _Run:
             return self.render(value, block).strip()
         return value
 
+    def choose_question(self, var: str) -> dict[str, Any] | None:
+        """The question block that would ask `var` now (`if:` respected), as a revisit target."""
+        try:
+            for block, bindings in self.candidates(var):
+                if block.kind != "question":
+                    continue
+                saved = self.bind(bindings)
+                try:
+                    if not self.conditions(block):
+                        continue
+                except (_ScreenReady, InterviewError):
+                    continue
+                finally:
+                    self.unbind(saved)
+                return {"block": block.id, "bindings": bindings, "sought": var}
+        finally:
+            self.ns.pop("__builtins__", None)
+        return None
+
     def revisit_screen(self, info: dict[str, Any]) -> Screen | None:
+        pending = list(info.get("pending", []))
+        while "block" not in info:
+            if not pending:
+                self.state.revisit = None
+                return None
+            target = self.choose_question(pending.pop(0))
+            self.ns["__builtins__"] = self.iv.builtins
+            if target is not None:
+                info = self.state.revisit = {**target, "then": pending}
         block = self.iv.by_id.get(info.get("block", ""))
         if block is None or block.kind != "question":
             self.state.revisit = None
@@ -728,16 +758,21 @@ def go_back(interview: Interview, state: State) -> bool:
 
 
 def revisit(interview: Interview, state: State, var: str) -> bool:
-    """Re-ask the question that defines `var` (a review screen's Edit link)."""
-    run = _Run(interview, state)
-    try:
-        for block, bindings in run.candidates(varpath.normalise(var)):
-            if block.kind == "question":
-                state.revisit = {"block": block.id, "bindings": bindings, "sought": var}
-                return True
-    finally:
-        state.namespace.pop("__builtins__", None)
-    return False
+    """Re-ask the question that defines `var` (a review screen's Edit link). The review item's
+    `follow up` variables are asked after it, and its `recompute` ones forgotten."""
+    name = varpath.normalise(var)
+    then: list[str] = []
+    recompute: list[str] = []
+    for block in interview.blocks:
+        for item in block.review:
+            if name in item.vars:
+                then = [v for v in item.vars if v != name] + item.follow_up
+                recompute = list(item.recompute)
+    target = _Run(interview, state).choose_question(name)
+    if target is None:
+        return False
+    state.revisit = {**target, "then": then, "recompute": recompute}
+    return True
 
 
 def apply(interview: Interview, state: State, screen: Screen, answers: dict[str, Any],
@@ -846,8 +881,19 @@ class _Apply:
             self.state.done.add(block.id)
         self.state.record(block.id, changes)
         self.state.history.append({"block": block.id, "bindings": bindings, "sought": screen.sought})
-        self.state.revisit = None
+        self.finish_revisit()
         return self.state
+
+    def finish_revisit(self) -> None:
+        """After an edit: forget what must be recomputed, then go on to the follow-ups."""
+        info = self.state.revisit
+        self.state.revisit = None
+        if not info:
+            return
+        for var in info.get("recompute", []):
+            varpath.delete(self.state.namespace, var)
+        if info.get("then"):
+            self.state.revisit = {"pending": list(info["then"])}
 
     def run_button_code(self, block: Block, code: Compiled) -> State:
         """A button that runs code (`- Yes: {code: ...}`): its assignments are the answer."""
@@ -872,7 +918,7 @@ class _Apply:
         self.state.record(block.id, changes)
         self.state.history.append({"block": block.id, "bindings": dict(self.screen.bindings),
                                    "sought": self.screen.sought})
-        self.state.revisit = None
+        self.finish_revisit()
         return self.state
 
     def visible_fields(self, answers: dict[str, Any]) -> set[str]:

@@ -17,8 +17,8 @@ IDS = harness.scenario_ids(SCENARIOS)
 FILES = harness.corpus_files("harder")
 
 # What passed when these floors were last raised; lowering one needs a reason in review.
-PASSING_FLOOR = 21
-LOADING_FLOOR = 23
+PASSING_FLOOR = 24
+LOADING_FLOOR = 24
 
 _RESULTS: dict[str, harness.Outcome] = {}
 _LOADS: dict[str, str | None] = {}

@@ -113,14 +113,16 @@ def _walk(iv: engine.Interview, seed: int) -> int:
         step = engine.plan(iv, state)
         if isinstance(step, engine.Done) or step.is_end:
             return number
+        messages: list[str] = []
         for attempt in range(5):
             answers, button = answers_for(step, rng, attempt=attempt)
             result = engine.apply(iv, state, step, answers, button)
             if not isinstance(result, engine.ValidationErrors):
                 state = result
                 break
+            messages = result.messages
         else:
-            raise AssertionError(f"screen [{step.block_id}] rejected generated answers: {result.messages}")
+            raise AssertionError(f"screen [{step.block_id}] rejected generated answers: {messages}")
     raise AssertionError(f"no end screen after {MAX_SCREENS} screens")
 
 
