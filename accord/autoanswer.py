@@ -106,6 +106,8 @@ def _value_for(f: Field, rng: random.Random, p_true: float = 0.5) -> Any:
         return f"{rng.choice(NAMES)}@example.com"
     if dtype in BOOL_TYPES:
         return rng.random() < p_true
+    if dtype in {"yesnomaybe", "noyesmaybe"}:
+        return rng.choice(["True", "False", "None"])
     if dtype in NUMBER_TYPES:
         return number_in(f, rng, integer=dtype in {"integer", "positive integer"})
     if dtype in {"date", "datetime"}:

@@ -32,6 +32,7 @@ class Agreement:
     title: Text | None
     language: Compiled | None
     line: int
+    condition: Compiled | None = None  # `if:`: no agreement (so no parties, no payment) when false
 
 
 @dataclass
@@ -139,7 +140,7 @@ def parse_block(key: str, d: Any, file: str, out: AccordBlocks, problems: list[P
         if not isinstance(body, dict):
             r.bad(line, "agreement must be a mapping")
             return
-        r.keys(body, {"template", "clauses", "region", "date", "title", "language"}, line, "agreement")
+        r.keys(body, {"template", "clauses", "region", "date", "title", "language", "if"}, line, "agreement")
         if not isinstance(body.get("template"), str):
             r.bad(line, "agreement needs `template:` (a file name)")
             return
@@ -153,6 +154,7 @@ def parse_block(key: str, d: Any, file: str, out: AccordBlocks, problems: list[P
             language=r.expr(body["language"], _line(body, "language", line), "agreement language")
             if "language" in body else None,
             line=line,
+            condition=r.expr(body["if"], _line(body, "if", line), "agreement if") if "if" in body else None,
         )
     elif key == "parties":
         if not isinstance(body, list) or not body:
@@ -309,6 +311,7 @@ def check(blocks: AccordBlocks, known: set[str], problems: list[Problem]) -> Non
         names_ok(ag.region, "agreement region", where)
         names_ok(ag.date, "agreement date", where)
         names_ok(ag.language, "agreement language", where)
+        names_ok(ag.condition, "agreement if", where)
         if ag.title:
             for name in sorted(ag.title.names - known):
                 problems.append(Problem(where[0], where[1], f"agreement title reads {name!r}, but no block defines it"))

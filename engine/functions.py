@@ -55,11 +55,10 @@ def currency(value: Any, symbol: str | None = None, decimals: bool = True, code:
     cur = code or CONTEXT.currency
     digits = babel_numbers.get_currency_precision(cur) if decimals else 0
     if symbol is not None:
-        formatted = babel_numbers.format_decimal(number, format=None, locale=locale(), decimal_quantization=False)
-        formatted = babel_numbers.format_decimal(round(number, digits), locale=locale())
-        if digits and "." not in str(round(number, digits)):
-            pass
-        return f"{symbol}{formatted}"
+        # a symbol of the author's own: cents unless a currency code says otherwise
+        digits = (babel_numbers.get_currency_precision(code) if code else 2) if decimals else 0
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return f"{symbol}{babel_numbers.format_decimal(round(number, digits), format=pattern, locale=locale())}"
     return babel_numbers.format_currency(number, cur, locale=locale(), currency_digits=decimals,
                                          format=None if decimals else "¤#,##0")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,8 +95,8 @@ class Interview:
     blocks: list[Block] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     features: dict[str, Any] = field(default_factory=dict)
-    sections: list[Any] = field(default_factory=list)
-    section_keys: dict[str, str] = field(default_factory=dict)
+    # language -> [(key, label)] in order; a `sections` block with `language: vi` is the vi list
+    sections: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     default_language: str = "*"
     languages: list[str] = field(default_factory=list)
     terms: dict[str, Text] = field(default_factory=dict)
@@ -188,7 +189,8 @@ class _Compiler:
         try:
             return compile_text(source)
         except TemplateError as exc:
-            self.problems.append(Problem(file, line + 1 + exc.line_offset, str(exc)))
+            block_scalar = isinstance(source, str) and "\n" in source  # `key: |` text starts a line below
+            self.problems.append(Problem(file, line + block_scalar + exc.line_offset, str(exc)))
             return Text("", frozenset(), None)
 
     def var(self, name: Any, line: int, file: str) -> str | None:
@@ -266,7 +268,8 @@ class _Compiler:
                 agreement.parse_block(key, d, file, self.iv.accord, self.problems)
                 return
         if "sections" in d and "question" not in d:
-            self.sections(d["sections"], d.line_of("sections"), file)
+            lang = str(d["language"]) if "language" in d else self.language
+            self.sections(d["sections"], d.line_of("sections"), file, lang)
             return
         if "terms" in d and "question" not in d:
             self.iv.terms.update(self.terms(d["terms"], d.line_of("terms"), file))
@@ -436,27 +439,26 @@ class _Compiler:
             except (TypeError, ValueError):
                 self.problem(d.line_of("progress"), "progress must be a number from 0 to 100", file)
 
-    def sections(self, data: Any, line: int, file: str) -> None:
+    def sections(self, data: Any, line: int, file: str, lang: str) -> None:
         if not isinstance(data, list):
             self.problem(line, "sections must be a list", file)
             return
+        found: list[tuple[str, str]] = []
 
         def walk(items: list[Any]) -> None:
             for item in items:
                 if isinstance(item, str):
-                    self.iv.sections.append(item)
-                    self.iv.section_keys[item] = item
+                    found.append((item, item))
                 elif isinstance(item, dict):
                     for key, value in item.items():
                         if isinstance(value, list):
-                            self.iv.sections.append(str(key))
-                            self.iv.section_keys[str(key)] = str(key)
+                            found.append((str(key), str(key)))
                             walk(value)
                         else:
-                            self.iv.sections.append(str(value))
-                            self.iv.section_keys[str(key)] = str(value)
+                            found.append((str(key), str(value)))
 
         walk(data)
+        self.iv.sections[lang] = found
 
     def terms(self, data: Any, line: int, file: str) -> dict[str, Text]:
         out: dict[str, Text] = {}
@@ -717,7 +719,11 @@ class _Compiler:
         for key in ("min", "max", "step"):
             if key in item:
                 v = item[key]
-                setattr(f, key, self.text(v, line, file) if isinstance(v, str) else v)
+                only = re.fullmatch(r"\s*\$\{(.+)\}\s*", v, re.S) if isinstance(v, str) else None
+                if only:  # `${ today() }`: keep the value (a date), not its text in some language
+                    setattr(f, key, self.expr(only.group(1), line, file))
+                else:
+                    setattr(f, key, self.text(v, line, file) if isinstance(v, str) else v)
         for key in ("minlength", "maxlength"):
             if key in item:
                 try:

@@ -566,6 +566,16 @@ class PartyList(DAList):
         super().init(**kwargs)
 
 
+class DATemplate(DAObject):
+    """A rendered `template` (or table, or document text): prints as its content."""
+
+    def __str__(self) -> str:
+        return str(self.__dict__.get("content", ""))
+
+    def show(self, **kwargs: Any) -> str:
+        return str(self)
+
+
 def _plain_list(name: str, items: list[Any]) -> DAList:
     result = DAList(name, auto_gather=False, gathered=True)
     result.elements = items

@@ -26,6 +26,7 @@ from engine.objects import (
     DAFile,
     DAList,
     DAObject,
+    DATemplate,
     UndefinedAttribute,
     UndefinedItem,
     as_dadatetime,
@@ -163,6 +164,41 @@ class _Run:
         for var in self.iv.reconsider_vars:
             varpath.delete(self.ns, var)
         try:
+            result = self._plan()
+            if isinstance(result, Done) or (result.is_end and not self.state.revisit):
+                try:
+                    self.ensure_accord()
+                except _ScreenReady as ready:
+                    return ready.screen
+            return result
+        finally:
+            self.ns.pop("__builtins__", None)
+
+    def ensure_accord(self) -> None:
+        """Before the interview ends, ask whatever the agreement, its parties and the payment
+        read, so the signing ceremony never meets an unanswered variable."""
+        accord = self.iv.accord
+        if accord.agreement is not None and accord.agreement.condition is not None:
+            if not self.eval(accord.agreement.condition):
+                return  # this session ends without an agreement: nothing to sign or pay
+        if accord.agreement is not None:
+            for expr in (accord.agreement.region, accord.agreement.date, accord.agreement.language):
+                if expr is not None:
+                    self.eval(expr)
+            if accord.agreement.title is not None:
+                self.render(accord.agreement.title)
+        for party in accord.parties:
+            if party.condition is not None and not self.eval(party.condition):
+                continue
+            for expr in (party.name, party.email, party.phone):
+                if expr is not None:
+                    self.eval(expr)
+        payment = accord.payment
+        if payment is not None and (payment.condition is None or self.eval(payment.condition)):
+            self.eval(payment.amount)
+
+    def _plan(self) -> Screen | Done:
+        try:
             if self.state.revisit:
                 screen = self.revisit_screen(self.state.revisit)
                 if screen is not None:
@@ -178,8 +214,6 @@ class _Run:
             raise InterviewError("the interview did not settle on a question (loop limit)")
         except _ScreenReady as ready:
             return ready.screen
-        finally:
-            self.ns.pop("__builtins__", None)
 
     def walk(self) -> Screen | Done:
         done = self.state.done
@@ -305,6 +339,7 @@ class _Run:
                 if block.kind == "question":
                     if block.qtype == "fields" and not block.event and self.field_hidden(block, var):
                         continue
+                    materialise(self.ns, var)
                     gathering = self.containers(var)
                     objects.GATHERING.update(gathering)
                     try:
@@ -457,6 +492,7 @@ class _Run:
             if qtype == "field_buttons":
                 buttons = [Button(c.label, c.value, help=c.help) for c in choices]
                 fields.append(Field(key=target, var=target, datatype="buttons", choices=tuple(choices)))
+                kind = "buttons"
             else:
                 fields.append(Field(key=target, var=target, datatype="radio", choices=tuple(choices),
                                     default=self.current(target)))
@@ -504,12 +540,12 @@ class _Run:
             kind = "end"
         terms = {**{k: self.render(v) for k, v in self.iv.terms.items()},
                  **{k: self.render(v) for k, v in block.terms.items()}}
-        section = block.section
-        if section is not None:
-            section = self.iv.section_keys.get(section, section)
-            self.state.section = section
-        else:
-            section = self.state.section
+        if block.section is not None:
+            self.state.section = block.section  # the key; its label depends on the language
+        section_list = self.iv.sections.get(self.lang) or self.iv.sections.get(self.iv.default_language) or next(
+            iter(self.iv.sections.values()), [])
+        labels = dict(section_list)
+        section = labels.get(self.state.section, self.state.section) if self.state.section else None
         progress: int | None = None
         if self.iv.features.get("progress bar"):
             progress = block.progress if block.progress is not None else (CONTEXT.progress or self.estimate())
@@ -522,7 +558,7 @@ class _Run:
             back_button=bool(self.state.history) and bool(self.iv.features.get("question back button", False)
                                                          or self.iv.features.get("navigation back button", True))
             and block.back_button is not False,
-            progress=progress, section=section, sections=tuple(self.iv.sections), terms=terms,
+            progress=progress, section=section, sections=tuple(label for _, label in section_list), terms=terms,
             attachments=tuple(self.attachments(block)), language=self.lang,
             bindings={k: v for k, v in bindings.items() if isinstance(v, str | int | float | bool)},
             sought=sought, is_end=is_end,
@@ -645,8 +681,15 @@ class _Run:
         )
 
     def limit(self, value: Any, block: Block) -> Any:
+        """min/max/step as data: numbers stay numbers, dates become ISO text."""
         if isinstance(value, Text):
-            return self.render(value, block).strip()
+            value = self.render(value, block).strip()
+        elif isinstance(value, Compiled):
+            value = self.eval(value, block)
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
         return value
 
     def choose_question(self, var: str) -> dict[str, Any] | None:
@@ -685,19 +728,8 @@ class _Run:
         return self.ask(block, info.get("sought"), dict(info.get("bindings", {})))
 
 
-class _TemplateValue:
-    """A rendered `template` block: prints as its content; `.subject` and `.content` too."""
-
-    def __init__(self, name: str, subject: str, content: str) -> None:
-        self.instanceName = name
-        self.subject = subject
-        self.content = content
-
-    def __str__(self) -> str:
-        return self.content
-
-    def show(self, **kwargs: Any) -> str:
-        return self.content
+def _TemplateValue(name: str, subject: str, content: str) -> DATemplate:  # noqa: N802 - reads as a class
+    return DATemplate(name, subject=subject, content=content)
 
 
 def _choices_from_value(raw: Any) -> list[Choice]:
@@ -1004,7 +1036,7 @@ class _Apply:
                     when = coerce.parse_date(bound)
                     if when is not None and bad(parsed, when):
                         functions.CONTEXT.language = self.lang
-                        shown = functions.format_date(when, "short")
+                        shown = functions.format_date(when, "dd/MM/yyyy" if self.lang == "vi" else "medium")
                         key = "min" if code == "mindate" else "max"
                         return False, None, (code, self.msg(f, code, **{key: shown}))
             return True, as_dadatetime(parsed if dt_ == "datetime" else parsed.date()), ("", "")
@@ -1029,6 +1061,7 @@ class _Apply:
 
     def assign(self, var: str, value: Any) -> None:
         ns = self.state.namespace
+        materialise(ns, var)
         try:
             varpath.assign(ns, var, value)
         except (NameError, LookupError, AttributeError):
@@ -1062,6 +1095,20 @@ def invalidate(iv: Interview, state: State, changed: list[str]) -> None:
                     todo.append(dep)
             for block_id in iv.readers.get(key, ()):
                 state.done.discard(block_id)
+
+
+def materialise(ns: dict[str, Any], var: str) -> None:
+    """Create the objects on the way to `var` the way Python would (`people[0]` of a list with
+    an object type makes the item), so its answer has somewhere to go. Stops at anything missing."""
+    root, steps = varpath.parse(var)
+    obj = ns.get(root, _MISSING)
+    for kind, key in steps[:-1]:
+        if obj is _MISSING or kind == "item_var":
+            return
+        try:
+            obj = getattr(obj, key) if kind == "attr" else obj[key]
+        except (LookupError, AttributeError, TypeError, NameError):
+            return
 
 
 def visible_keys(screen: Screen, values: dict[str, Any]) -> set[str]:

@@ -48,9 +48,8 @@ GUARDED_ATTRS = frozenset(
 # Builtins that are not in the safe table; naming one is a clear compile-time refusal rather than a
 # NameError (which the planner would take for "ask the user for `open`").
 BLOCKED_NAMES = frozenset(
-    "eval exec compile open input breakpoint help globals locals vars dir getattr setattr delattr hasattr type "
-    "object super memoryview bytearray classmethod staticmethod property exit quit copyright credits license "
-    "id".split()
+    "eval exec compile open input breakpoint help globals locals vars dir getattr setattr delattr type object super "
+    "memoryview classmethod staticmethod exit quit".split()
 )
 
 SAFE_BUILTIN_NAMES = (
@@ -230,14 +229,24 @@ def _replace(text: Any, old: Any, new: Any, count: int = -1) -> Any:
 def _attr(obj: Any, name: str) -> Any:
     """The run-time guard for methods that format or grow text or lists."""
     value = getattr(obj, name)
-    if isinstance(obj, type) and issubclass(obj, str | bytes | list | int) and name in GUARDED_ATTRS:
-        # `str.format(template, ...)`: the unbound method goes through the same guard
-        return lambda self, *a, **k: _attr(self, name)(*a, **k)
     if isinstance(obj, str | bytes):
+        if name == "format" and isinstance(obj, str):
+            return lambda *a, **k: _FORMATTER.vformat(obj, a, k)
+        if name in ("ljust", "rjust", "center", "zfill"):
+
+            def padded(width: int, *rest: Any) -> Any:
+                if isinstance(width, int) and width > MAX_SIZE:
+                    raise SandboxError("the padded text would be too long")
+                return value(width, *rest)
+
+            return padded
+        if name == "expandtabs":
+            return lambda tabsize=8: value(min(int(tabsize), 64))
         if name == "join":
             return lambda items: _join(obj, items)
         if name == "replace":
             return lambda old, new, count=-1: _replace(obj, old, new, count)
+        return value
     if isinstance(obj, list) and name == "extend":
         return lambda items: _extend(obj, items)
     if isinstance(obj, int) and name == "to_bytes":
@@ -248,19 +257,9 @@ def _attr(obj: Any, name: str) -> Any:
             return value(length, *rest, **kwargs)
 
         return to_bytes
-    if isinstance(obj, str):
-        if name == "format":
-            return lambda *a, **k: _FORMATTER.vformat(obj, a, k)
-        if name in ("ljust", "rjust", "center", "zfill"):
-
-            def padded(width: int, *rest: Any) -> str:
-                if isinstance(width, int) and width > MAX_SIZE:
-                    raise SandboxError("the padded text would be too long")
-                return value(width, *rest)
-
-            return padded
-        if name == "expandtabs":
-            return lambda tabsize=8: value(min(int(tabsize), 64))
+    if isinstance(obj, type) and issubclass(obj, str | bytes | list | int) and name in GUARDED_ATTRS:
+        # `str.format(template, ...)`: the unbound method goes through the same guard
+        return lambda self, *a, **k: _attr(self, name)(*a, **k)
     return value
 
 

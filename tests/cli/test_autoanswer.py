@@ -95,3 +95,20 @@ def test_button_screens_press_only_continue_buttons() -> None:
     assert pressed == {0, 2}
     assert answers_for(screen(kind="continue", buttons=(Button("Next"),)), random.Random(0)) == ({}, 0)
     assert answers_for(screen(kind="continue"), random.Random(0)) == ({}, None)
+
+
+def test_yesnomaybe_field_gets_a_valid_answer() -> None:
+    import random
+
+    import engine
+    from accord.autoanswer import answers_for
+
+    iv = engine.load_string(
+        "question: Q\nfields:\n  - Sure?: sure\n    datatype: yesnomaybe\n---\nmandatory: True\nquestion: ${ sure }\n"
+    )
+    for seed in range(6):
+        state = iv.start()
+        screen = engine.plan(iv, state)
+        assert isinstance(screen, engine.Screen)
+        values, button = answers_for(screen, random.Random(seed))
+        assert isinstance(engine.apply(iv, state, screen, values, button), engine.State)

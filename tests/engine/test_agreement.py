@@ -118,3 +118,50 @@ def test_bad_blocks_name_the_problem(block: str, message: str) -> None:
 def test_second_block_of_a_kind_is_refused() -> None:
     text = GOOD + "---\npayment:\n  amount: 1\n  currency: USD\n"
     assert any("a second 'payment' block" in p for p in problems(text))
+
+
+def test_planner_asks_what_the_parties_need_before_the_end() -> None:
+    iv = engine.load_string(
+        """
+mandatory: True
+code: |
+  applicant_email
+  has_co
+  final
+---
+question: E-mail
+fields:
+  - E-mail: applicant_email
+    datatype: email
+---
+question: Co-applicant?
+yesno: has_co
+---
+question: Co-applicant e-mail
+fields:
+  - E-mail: co_email
+    datatype: email
+---
+event: final
+question: All done
+---
+parties:
+  - role: applicant
+    email: applicant_email
+    order: 1
+  - role: co_applicant
+    if: has_co
+    email: co_email
+    order: 1
+"""
+    )
+    for button, expected in ((0, "Co-applicant e-mail"), (1, "All done")):
+        st = iv.start()
+        screen = engine.plan(iv, st)
+        assert not isinstance(screen, engine.Done)
+        engine.apply(iv, st, screen, {"applicant_email": "a@example.com"})
+        screen = engine.plan(iv, st)
+        assert not isinstance(screen, engine.Done) and screen.question == "Co-applicant?"
+        engine.apply(iv, st, screen, {}, button)
+        screen = engine.plan(iv, st)
+        assert not isinstance(screen, engine.Done) and screen.question == expected

@@ -96,3 +96,8 @@ def test_shipped_interviews_load(name: str) -> None:
     iv = engine.load(Path(__file__).parents[2] / "interviews" / name)
     assert iv.accord.agreement is not None
     assert iv.accord.parties
+
+
+def test_one_line_text_error_is_on_its_own_line() -> None:
+    found = problems("mandatory: True\nquestion: <% a = 1 %>\n")
+    assert found and found[0].startswith("x.yml:2:")

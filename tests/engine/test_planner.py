@@ -346,3 +346,106 @@ yesno: kids.there_is_another
     assert end.question == "Kids are An and Binh"
     restored = engine.State.from_json(st.to_json())
     assert engine.plan(iv, restored) == end
+
+
+def test_sections_follow_the_language() -> None:
+    iv = engine.load_string(
+        """
+sections:
+  - intro: Welcome
+  - money: Money
+---
+language: vi
+sections:
+  - intro: Chào mừng
+  - money: Tiền
+---
+section: intro
+question: Hi
+continue button field: seen
+---
+language: vi
+section: intro
+question: Chào
+continue button field: seen
+---
+mandatory: True
+code: |
+  seen
+  final
+---
+event: final
+question: End
+"""
+    )
+    en = walk_to(iv, iv.start("en"))
+    assert en.section == "Welcome" and en.sections == ("Welcome", "Money")
+    vi = walk_to(iv, iv.start("vi"))
+    assert vi.question == "Chào" and vi.section == "Chào mừng" and vi.sections == ("Chào mừng", "Tiền")
+
+
+def test_templates_are_saved_as_json() -> None:
+    iv = engine.load_string(
+        "template: letter\ncontent: Dear ${ name }\n---\nquestion: Name\nfields:\n  - Name: name\n---\n"
+        "mandatory: True\nquestion: ${ letter }\n"
+    )
+    st = iv.start()
+    end = answer(iv, st, {"name": "An"})
+    assert end.question == "Dear An"
+    restored = engine.State.from_json(st.to_json())
+    assert str(restored.namespace["letter"]) == "Dear An"
+
+
+def test_date_bound_from_an_expression_works_in_every_language() -> None:
+    iv = engine.load_string(
+        "question: D\nfields:\n  - Born: born\n    datatype: date\n    max: ${ today() }\n---\n"
+        "mandatory: True\nquestion: ${ born }\n"
+    )
+    for lang in ("en", "vi"):
+        st = iv.start(lang)
+        screen = walk_to(iv, st)
+        assert isinstance(screen.fields[0].max, str) and len(screen.fields[0].max) == 10
+        result = engine.apply(iv, st, screen, {"born": "2099-01-01"})
+        assert isinstance(result, ValidationErrors) and result.errors[0].code == "maxdate"
+
+
+def test_field_with_buttons_is_a_buttons_screen() -> None:
+    iv = engine.load_string(
+        "question: Pick\nfield: pick\nbuttons:\n  - A\n  - B\n---\nmandatory: True\nquestion: ${ pick }\n"
+    )
+    screen = walk_to(iv, iv.start())
+    assert screen.kind == "buttons" and [b.label for b in screen.buttons] == ["A", "B"]
+
+
+def test_currency_per_locale() -> None:
+    iv = engine.load_string(
+        "metadata:\n  currency: VND\n---\nmandatory: True\n"
+        "question: ${ currency(25000000) } ${ currency(1234.5, symbol='$') }\n"
+    )
+    assert walk_to(iv, iv.start("vi")).question == "25.000.000\xa0₫ $1.234,50"
+    assert walk_to(iv, iv.start("en")).question == "₫25,000,000 $1,234.50"
+
+
+def test_list_item_in_interview_order_is_created_before_it_is_answered() -> None:
+    iv = engine.load_string(
+        """
+objects:
+  - people: DAList.using(object_type=Individual, auto_gather=False)
+---
+mandatory: True
+code: |
+  people[0].name.first
+  final
+---
+question: Name
+fields:
+  - First: people[i].name.first
+---
+event: final
+question: Hi ${ people[0].name.first }
+"""
+    )
+    st = iv.start()
+    screen = walk_to(iv, st)
+    assert screen.fields[0].var == "people[0].name.first"
+    assert answer(iv, st, {"people[0].name.first": "An"}).question == "Hi An"

@@ -18,7 +18,7 @@ import pytest
 from jinja2.exceptions import SecurityError
 
 from engine.sandbox import BudgetExceeded, SandboxError, compile_code, compile_expr, safe_builtins
-from engine.templates import TemplateError, UndefinedName, compile_text
+from engine.templates import ENV, TemplateError, UndefinedName, compile_text
 
 REFUSALS = (SandboxError, TemplateError, SyntaxError, SecurityError)
 TIME_LIMIT = 3.0  # seconds per payload; the sandbox budget is 2 s wall and 1e6 loop steps
@@ -40,6 +40,13 @@ def currency(value: Any) -> str:
     return f"${value:,.2f}"
 
 
+def odd() -> None:
+    """A helper the host marked as not callable from templates (Jinja's `unsafe_callable`)."""
+
+
+odd.unsafe_callable = True  # type: ignore[attr-defined]
+
+
 def namespace() -> dict[str, Any]:
     return {
         "x": Thing(),
@@ -49,6 +56,7 @@ def namespace() -> dict[str, Any]:
         "items": [1, 2, 3],
         "name": "Ann",
         "currency": currency,
+        "odd": odd,
     }
 
 
@@ -236,6 +244,8 @@ CODE_PAYLOADS = [
     "y = 'x'.ljust(10**10)",
     "y = 'x'.center(10**10)",
     "y = 'x'.zfill(10**10)",
+    "y = b'x'.center(10**10)",
+    "y = b'%999999999d' % 1",
     "y = '{:>999999999}'.format(1)",
     "y = f'{1:>999999999}'",
     "w = 999999999\ny = f'{1:>{w}}'",
@@ -279,6 +289,7 @@ TEMPLATE_PAYLOADS = [
     "${ x.name.__class__ }",
     "${ func.__globals__ }",
     "${ gen.gi_frame }",
+    "${ odd() }",  # Jinja's own callable check: SecurityError
     "${ __builtins__ }",
     "${ eval('1') }",
     "${ open('/etc/passwd').read() }",
@@ -323,6 +334,13 @@ TEMPLATE_PAYLOADS = [
 @pytest.mark.parametrize("source", TEMPLATE_PAYLOADS)
 def test_template_payload_is_refused(source: str) -> None:
     assert_refused(lambda: render(source))
+
+
+def test_unsafe_attribute_hidden_by_jinja_says_so() -> None:
+    """Second line of defence: an attribute Jinja's sandbox hides is a SecurityError, not a question."""
+    hidden = ENV.getattr((i for i in []), "gi_frame")
+    with pytest.raises(SecurityError):
+        str(hidden)
 
 
 LITERAL_TEXT = [
