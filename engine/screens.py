@@ -162,7 +162,8 @@ class ScreenBuilder(Context):
         names = self.iv.order_names
         if not names:
             return min(95, 5 * len(self.state.history))
-        answered = sum(1 for n in names if varpath.is_defined(self.ns, n))
+        ns = self.ns
+        answered = sum(1 for n in names if n in ns or (("." in n or "[" in n) and varpath.is_defined(ns, n)))
         return int(100 * answered / len(names))
 
     def concrete(self, var: str | None) -> str:
