@@ -16,7 +16,7 @@ from engine.context import MISSING
 from engine.errors import InterviewError
 from engine.functions import CONTEXT, ValidationFailure
 from engine.interview import Interview
-from engine.objects import DAChecklist, DADict, DAFile, DAObject, as_dadatetime
+from engine.objects import DAChecklist, DADict, DAFile, DAFileList, DAObject, as_dadatetime
 from engine.sandbox import Compiled, SandboxError
 from engine.screen import Button, Field, FieldError, Screen, ValidationErrors
 from engine.state import State
@@ -240,6 +240,11 @@ class _Apply:
                     if limit is not None and bad(number, limit):
                         shown = _plain_number(limit)
                         return False, None, (code, self.msg(f, code, **{code: shown}))
+            step = coerce.parse_number(f.step) if f.step not in (None, "", "any") else None
+            if step is not None and step > 0:
+                base = coerce.parse_number(f.min) if f.min not in (None, "") else None
+                if (number - (base or 0)) % step != 0:
+                    return False, None, ("step", self.msg(f, "step", step=_plain_number(step)))
             result: Any = int(number) if dt_ == "integer" else float(number)
             return True, result, ("", "")
         if dt_ in ("date", "datetime"):
@@ -261,10 +266,18 @@ class _Apply:
                 return False, None, ("time", self.msg(f, "time"))
             return True, t, ("", "")
         if dt_ in ("file", "files", "camera", "signature"):
-            if isinstance(raw, dict):
-                return True, DAFile(f.var or "", **{k: v for k, v in raw.items() if isinstance(k, str)
-                                                    and not k.startswith("_")}), ("", "")
-            return True, DAFile(f.var or "", filename=str(raw)), ("", "")
+            items = raw if isinstance(raw, list) else [raw]
+            files = [_file(f.var or "", item, n) for n, item in enumerate(items)]
+            if f.accept and dt_ != "signature":
+                for item in files:
+                    if not coerce.accepts(f.accept, str(item.__dict__.get("filename", "")),
+                                          str(item.__dict__.get("mimetype", ""))):
+                        return False, None, ("filetype", self.msg(f, "filetype", accept=f.accept))
+            if dt_ == "files":
+                box = DAFileList(f.var or "")
+                box.elements = files
+                return True, box, ("", "")
+            return True, files[0], ("", "")
         text = str(raw).strip() if dt_ != "area" else str(raw)
         if dt_ == "email" and not coerce.is_email(text):
             return False, None, ("email", self.msg(f, "email"))
@@ -352,6 +365,15 @@ def visible_keys(screen: Screen, values: dict[str, Any]) -> set[str]:
         return result
 
     return {f.key for f in screen.fields if shown(f)}
+
+
+def _file(var: str, raw: Any, index: int) -> DAFile:
+    """A file reference from what a front end posted: a dict (filename, mimetype, size, id ...)
+    or just a name. The bytes live in blob storage; the answer only points at them."""
+    if isinstance(raw, dict):
+        attrs = {k: v for k, v in raw.items() if isinstance(k, str) and k.isidentifier() and not k.startswith("_")}
+        return DAFile(var, **attrs)
+    return DAFile(var, filename=str(raw))
 
 
 def _safe_var(name: str) -> bool:

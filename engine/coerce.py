@@ -28,6 +28,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "invalid": "This answer is not valid.",
         "file": "You need to upload a file.",
         "step": "You need to enter a multiple of {step}.",
+        "filetype": "This type of file is not accepted (allowed: {accept}).",
     },
     "vi": {
         "required": "Bạn cần điền thông tin này.",
@@ -49,6 +50,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "invalid": "Câu trả lời này không hợp lệ.",
         "file": "Bạn cần tải lên một tệp.",
         "step": "Bạn cần nhập một bội số của {step}.",
+        "filetype": "Loại tệp này không được chấp nhận (cho phép: {accept}).",
     },
 }
 
@@ -66,12 +68,47 @@ def is_email(text: str) -> bool:
     return bool(_EMAIL.match(text))
 
 
+def accepts(accept: str, filename: str, mimetype: str) -> bool:
+    """HTML `accept` semantics: `.pdf`, `image/*`, `application/pdf`, comma-separated."""
+    name = filename.lower()
+    mime = mimetype.lower()
+    for raw in accept.replace('"', "").split(","):
+        rule = raw.strip().lower()
+        if not rule:
+            continue
+        if rule.startswith(".") and name.endswith(rule):
+            return True
+        if rule.endswith("/*") and mime.startswith(rule[:-1]):
+            return True
+        if rule == mime:
+            return True
+    return False
+
+
+LARGEST = Decimal(10) ** 15  # beyond any amount or count an interview asks for; keeps floats exact
+
+_MULTIPLIERS = {"k": 1_000, "nghìn": 1_000, "ngàn": 1_000, "m": 1_000_000, "mn": 1_000_000, "tr": 1_000_000,
+                "triệu": 1_000_000, "b": 1_000_000_000, "bn": 1_000_000_000, "tỷ": 1_000_000_000,
+                "tỉ": 1_000_000_000}
+_SUFFIX = re.compile(r"^(.*?\d)\s*(" + "|".join(sorted(_MULTIPLIERS, key=len, reverse=True)) + r")\.?$", re.I)
+
+
 def parse_number(text: Any) -> Decimal | None:
+    """A number as people type it: "1,234.50", "1.234,50", "25.000.000 đ", "$25k", "2,5 triệu"."""
+    if isinstance(text, str):
+        m = _SUFFIX.match(text.strip().replace("\u00a0", " ").rstrip("đ₫$ ").strip())
+        if m:
+            base = _parse_plain(m.group(1))
+            return None if base is None else base * _MULTIPLIERS[m.group(2).lower()]
+    return _parse_plain(text)
+
+
+def _parse_plain(text: Any) -> Decimal | None:
     if isinstance(text, bool):
         return None
     if isinstance(text, int | float):
         number = Decimal(str(text))
-        return number if number.is_finite() else None
+        return number if number.is_finite() and abs(number) <= LARGEST else None
     s = str(text).strip().replace(" ", "").replace("\u00a0", "")
     s = re.sub(r"^[$€£₫đ]|[$€£₫đ]$|(VND|USD|vnd|usd)$", "", s).strip()
     if not s:
@@ -91,7 +128,7 @@ def parse_number(text: Any) -> Decimal | None:
         value = Decimal(s)
     except InvalidOperation:
         return None
-    if not value.is_finite():
+    if not value.is_finite() or abs(value) > LARGEST:
         return None
     return value
 

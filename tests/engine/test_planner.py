@@ -449,3 +449,30 @@ question: Hi ${ people[0].name.first }
     screen = walk_to(iv, st)
     assert screen.fields[0].var == "people[0].name.first"
     assert answer(iv, st, {"people[0].name.first": "An"}).question == "Hi An"
+
+
+def test_numbers_as_people_type_them_and_step() -> None:
+    iv = engine.load_string(
+        "question: Money\nfields:\n  - Amount: amount\n    datatype: currency\n  - Months: months\n"
+        "    datatype: integer\n    min: 6\n    step: 6\n---\nmandatory: True\nquestion: ${ amount } ${ months }\n"
+    )
+    st = iv.start("vi")
+    screen = walk_to(iv, st)
+    result = engine.apply(iv, st, screen, {"amount": "25 triệu", "months": "7"})
+    assert isinstance(result, ValidationErrors) and result.errors[0].code == "step"
+    assert result.messages == ["Bạn cần nhập một bội số của 6."]
+    assert answer(iv, st, {"amount": "25.000.000 đ", "months": "12"}).question == "25000000.0 12"
+
+
+def test_files_and_accepted_types() -> None:
+    iv = engine.load_string(
+        "question: Upload\nfields:\n  - ID: id_doc\n    datatype: files\n    accept: image/*,.pdf\n---\n"
+        "mandatory: True\nquestion: ${ id_doc }\n"
+    )
+    st = iv.start()
+    screen = walk_to(iv, st)
+    bad = engine.apply(iv, st, screen, {"id_doc": [{"filename": "x.exe", "mimetype": "application/x-msdownload"}]})
+    assert isinstance(bad, ValidationErrors) and bad.errors[0].code == "filetype"
+    end = answer(iv, st, {"id_doc": [{"filename": "a.pdf"}, {"filename": "b.png", "mimetype": "image/png"}]})
+    assert end.question == "a.pdf, b.png"
+    assert engine.State.from_json(st.to_json()).namespace["id_doc"].elements[1].filename == "b.png"
