@@ -274,9 +274,9 @@ class _Apply:
                                           str(item.__dict__.get("mimetype", ""))):
                         return False, None, ("filetype", self.msg(f, "filetype", accept=f.accept))
             if dt_ == "files":
-                box = DAFileList(f.var or "")
-                box.elements = files
-                return True, box, ("", "")
+                file_list = DAFileList(f.var or "")
+                file_list.elements = files
+                return True, file_list, ("", "")
             return True, files[0], ("", "")
         text = str(raw).strip() if dt_ != "area" else str(raw)
         if dt_ == "email" and not coerce.is_email(text):
