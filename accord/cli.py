@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="load interview files and report every problem")
     check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("--needs", action="store_true",
+                       help="also list the variables each agreement/parties/payment block reads")
 
     run = sub.add_parser("run", help="run an interview in the terminal (or --auto with generated answers)")
     run.add_argument("file", metavar="FILE")
@@ -62,13 +64,17 @@ def load(path: str) -> Interview | None:
     return None
 
 
-def cmd_check(files: Sequence[str]) -> int:
+def cmd_check(files: Sequence[str], needs: bool = False) -> int:
     failed = False
     for path in files:
-        if load(path) is None:
+        interview = load(path)
+        if interview is None:
             failed = True
-        else:
-            print(f"{path}: ok")
+            continue
+        print(f"{path}: ok")
+        if needs:
+            for block, names in interview.accord_needs().items():
+                print(f"  {block} needs: {', '.join(names) or '-'}")
     return 1 if failed else 0
 
 
@@ -107,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if args.command == "check":
-            return cmd_check(args.files)
+            return cmd_check(args.files, args.needs)
         return cmd_run(args)
     except KeyboardInterrupt:
         print("\naccord: interrupted", file=sys.stderr)

@@ -48,6 +48,7 @@ class Party:
     condition: Compiled | None = None
     fields: list[dict[str, Any]] = field(default_factory=list)
     line: int = 0
+    field_specs: list[Any] = field(default_factory=list)  # compiled like question fields (FieldSpec)
 
 
 @dataclass
@@ -296,8 +297,32 @@ def _completion(r: _Reader, item: Any, line: int) -> CompletionAction | None:
     return None
 
 
-def check(blocks: AccordBlocks, known: set[str], problems: list[Problem]) -> None:
-    """Cross-checks that need the whole interview: names defined, payer is a party."""
+def needs(blocks: AccordBlocks) -> dict[str, list[str]]:
+    """Names each block reads, for `accord check --needs` and for people reviewing a YAML."""
+    out: dict[str, set[str]] = {}
+
+    def add(key: str, *exprs: Compiled | Text | None) -> None:
+        for e in exprs:
+            if e is not None:
+                out.setdefault(key, set()).update(e.names)
+
+    if blocks.agreement:
+        ag = blocks.agreement
+        add("agreement", ag.region, ag.date, ag.language, ag.title, ag.condition)
+    for p in blocks.parties:
+        add(f"party {p.role}", p.name, p.email, p.phone, p.condition)
+    if blocks.payment:
+        add("payment", blocks.payment.amount, blocks.payment.condition)
+    if blocks.prefill:
+        add("prefill", blocks.prefill.record)
+    for n, action in enumerate(blocks.on_completion, 1):
+        add(f"on completion {n} ({action.kind})", action.record, *action.set.values())
+    return {k: sorted(v - {"url_args"}) for k, v in out.items()}
+
+
+def check(blocks: AccordBlocks, known: set[str], problems: list[Problem], answerable: set[str] | None = None) -> None:
+    """Cross-checks that need the whole interview: names defined, payer is a party, prefilled
+    variables exist."""
 
     def names_ok(expr: Compiled | None, what: str, where: tuple[str, int]) -> None:
         if expr is None:
@@ -329,6 +354,9 @@ def check(blocks: AccordBlocks, known: set[str], problems: list[Problem]) -> Non
     if blocks.prefill:
         where = blocks.lines["prefill"]
         names_ok(blocks.prefill.record, "prefill record", where)
+        for var in blocks.prefill.answers:
+            if answerable is not None and var not in answerable:
+                problems.append(Problem(where[0], where[1], f"prefill sets {var!r}, but no question asks it"))
     for action in blocks.on_completion:
         where = (blocks.lines["on completion"][0], action.line)
         names_ok(action.record, "update record", where)

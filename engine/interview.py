@@ -113,6 +113,12 @@ class Interview:
     order_names: list[str] = field(default_factory=list)
     block_languages: set[str] = field(default_factory=set)
     modules: dict[str, Any] = field(default_factory=dict)  # safe stand-ins for `imports:`
+    signing_vars: set[str] = field(default_factory=set)  # set by parties' `fields:` while signing
+
+    def accord_needs(self) -> dict[str, list[str]]:
+        """The variables each Accord block reads: what must be answered before signing."""
+        return {block: [n for n in names if n not in self.builtins]
+                for block, names in agreement.needs(self.accord).items()}
     currency: str = "USD"
 
     def start(self, lang: str | None = None, url_args: dict[str, Any] | None = None) -> Any:
@@ -266,6 +272,11 @@ class _Compiler:
         for key in ("agreement", "parties", "payment", "prefill", "on completion"):
             if key in d:
                 agreement.parse_block(key, d, file, self.iv.accord, self.problems)
+                if key == "parties":
+                    for party in self.iv.accord.parties:
+                        if party.fields and not party.field_specs:
+                            party.field_specs = self.fields(party.fields, party.line, file)
+                            self.iv.signing_vars.update(f.var for f in party.field_specs if f.var)
                 return
         if "sections" in d and "question" not in d:
             lang = str(d["language"]) if "language" in d else self.language
@@ -898,7 +909,8 @@ class _Compiler:
             iv.languages = [str(x) for x in lang_meta]
         iv.currency = str(iv.metadata.get("currency", "USD"))
         self.check_references(iv)
-        agreement.check(iv.accord, self._known_names(iv), self.problems)
+        known = self._known_names(iv) | {varpath.parse(v)[0] for v in iv.signing_vars}
+        agreement.check(iv.accord, known, self.problems, set(iv.providers))
         return iv
 
     def _known_names(self, iv: Interview) -> set[str]:

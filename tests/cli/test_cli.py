@@ -221,3 +221,13 @@ def test_check_internal_error_is_one_line(
     path = write(tmp_path, TWO_QUESTIONS)
     assert main(["check", str(path)]) == 1
     assert f"{path}:0: internal error: RuntimeError: loader bug" in capsys.readouterr().err
+
+
+def test_check_needs_lists_what_accord_blocks_read(capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    root = Path(__file__).parents[2]
+    assert main(["check", "--needs", str(root / "interviews" / "loan_application.yml")]) == 0
+    out = capsys.readouterr().out
+    assert "party applicant needs: applicant_email" in out
+    assert "today" not in out

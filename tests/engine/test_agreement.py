@@ -165,3 +165,48 @@ parties:
         engine.apply(iv, st, screen, {}, button)
         screen = engine.plan(iv, st)
         assert not isinstance(screen, engine.Done) and screen.question == expected
+
+
+def test_party_fields_are_compiled_and_may_feed_completion() -> None:
+    text = BASE + """
+---
+parties:
+  - role: lender
+    staff: signatories
+    order: 1
+    fields:
+      - Purchase order number: po_number
+        maxlength: 20
+---
+on completion:
+  - update record:
+      in: crm
+      record: url_args['record']
+      set:
+        PO__c: po_number
+"""
+    iv = engine.load_string(text, "a.yml")
+    spec = iv.accord.parties[0].field_specs[0]
+    assert spec.var == "po_number" and spec.maxlength == 20
+    assert iv.accord_needs()["on completion 1 (update record)"] == ["po_number"]
+
+
+def test_bad_party_field_and_unknown_prefill_variable() -> None:
+    text = BASE + """
+---
+parties:
+  - role: lender
+    staff: signatories
+    order: 1
+    fields:
+      - Amount: approved
+        datatype: nonsense
+---
+prefill:
+  from: crm
+  answers:
+    not_asked_anywhere: Name
+"""
+    found = problems(text)
+    assert any("unknown datatype 'nonsense'" in p for p in found)
+    assert any("prefill sets 'not_asked_anywhere', but no question asks it" in p for p in found)
