@@ -7,6 +7,7 @@ loses nothing.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +18,7 @@ from engine.errors import InterviewError
 from engine.functions import CONTEXT, ValidationFailure
 from engine.interview import Interview
 from engine.objects import DAChecklist, DADict, DAFile, DAFileList, DAObject, as_dadatetime
-from engine.sandbox import Compiled, SandboxError
+from engine.sandbox import Compiled, SandboxError, compile_expr
 from engine.screen import Button, Field, FieldError, Screen, ValidationErrors
 from engine.state import State
 
@@ -82,7 +83,9 @@ class _Apply:
                 else:
                     values[f.var] = chosen.value
                 continue
-            ok, converted, err = self.convert(f, answers.get(f.key))
+            checked = f if f.required_expr is None else replace(
+                f, required=self.required_now(f.required_expr, answers))
+            ok, converted, err = self.convert(checked, answers.get(f.key))
             if not ok:
                 errors.append(FieldError(f.key, err[0], err[1]))
             elif converted is not MISSING:
@@ -168,15 +171,31 @@ class _Apply:
         self.finish_revisit()
         return self.state
 
-    def visible_fields(self, answers: dict[str, Any]) -> set[str]:
-        """Keys of fields that are shown, judged from the posted answers (same-screen `show if`,
-        `js show if`); a field whose controlling field is hidden is hidden too."""
+    def required_now(self, source: str, answers: dict[str, Any]) -> bool:
+        """Evaluate a `required:` expression with this screen's posted answers in place."""
+        typed = self.typed(answers)
+        namespace = dict(self.state.namespace)
+        for f in self.screen.fields:
+            if f.var and "." not in f.var and "[" not in f.var and typed.get(f.key) is not None:
+                namespace[f.var] = typed[f.key]
+        namespace["__builtins__"] = self.iv.builtins
+        try:
+            return bool(compile_expr(source).run(namespace))
+        except Exception:  # noqa: BLE001 - an expression that cannot be judged keeps the field required
+            return True
+
+    def typed(self, answers: dict[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for f in self.screen.fields:
             raw = answers.get(f.key)
             ok, conv, _ = self.convert(f, raw, lenient=True)
             values[f.key] = conv if ok and conv is not MISSING else raw
-        return visible_keys(self.screen, values)
+        return values
+
+    def visible_fields(self, answers: dict[str, Any]) -> set[str]:
+        """Keys of fields that are shown, judged from the posted answers (same-screen `show if`,
+        `js show if`); a field whose controlling field is hidden is hidden too."""
+        return visible_keys(self.screen, self.typed(answers))
 
     def convert(self, f: Field, raw: Any, lenient: bool = False) -> tuple[bool, Any, tuple[str, str]]:
         dt_ = f.datatype

@@ -53,6 +53,8 @@ class Field:
     # server evaluates it too (engine.jscond) when the answers arrive.
     js_show_if: str | None = None
     js_hide_if: str | None = None
+    # `required:` written as an expression over other fields of this screen: decided on apply
+    required_expr: str | None = None
     accept: str | None = None
     validation_messages: dict[str, str] = field(default_factory=dict)
 

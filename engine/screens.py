@@ -216,7 +216,13 @@ class ScreenBuilder(Context):
             if nota:
                 label = self.render(nota, block) if isinstance(nota, Text) else _nota(self.lang)
                 choices.append(Choice(label.strip(), "None", exclusive=True))
-        required = f.required if isinstance(f.required, bool) else bool(self.eval(f.required, block))
+        required_expr = None
+        if isinstance(f.required, bool):
+            required = f.required
+        elif f.required.names & {varpath.parse(v)[0] for v in keys}:
+            required, required_expr = True, f.required.source  # depends on answers on this screen
+        else:
+            required = bool(self.eval(f.required, block))
         current = self.current(var)
         default: Any = current
         if current is None:
@@ -243,7 +249,7 @@ class ScreenBuilder(Context):
             note=self.render(f.note, block) if f.note else None, choices=tuple(choices),
             min=self.limit(f.min, block), max=self.limit(f.max, block), minlength=f.minlength,
             maxlength=f.maxlength, step=self.limit(f.step, block), show_if=show_if, hide_if=hide_if, accept=f.accept,
-            js_show_if=js_show, js_hide_if=js_hide,
+            js_show_if=js_show, js_hide_if=js_hide, required_expr=required_expr,
             validation_messages={k: self.render(v, block) for k, v in f.validation_messages.items()},
         )
 

@@ -476,3 +476,28 @@ def test_files_and_accepted_types() -> None:
     end = answer(iv, st, {"id_doc": [{"filename": "a.pdf"}, {"filename": "b.png", "mimetype": "image/png"}]})
     assert end.question == "a.pdf, b.png"
     assert engine.State.from_json(st.to_json()).namespace["id_doc"].elements[1].filename == "b.png"
+
+
+def test_required_expression_over_the_same_screen() -> None:
+    iv = engine.load_string(
+        """
+question: Contact
+fields:
+  - Preferred contact: method
+    datatype: radio
+    choices:
+      - email
+      - phone
+  - Phone: phone
+    required: method == 'phone'
+---
+mandatory: True
+question: ${ method } ${ phone }
+"""
+    )
+    st = iv.start()
+    screen = walk_to(iv, st)
+    assert screen.fields[1].required_expr == "method == 'phone'"
+    missing = engine.apply(iv, st, screen, {"method": "phone", "phone": ""})
+    assert isinstance(missing, ValidationErrors) and missing.errors[0].key == "phone"
+    assert answer(iv, st, {"method": "email", "phone": ""}).question == "email"
