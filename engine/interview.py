@@ -242,18 +242,13 @@ class _Compiler:
                     continue
                 self.load_file(target, content, str(target))
             return
-        if "metadata" in d and len([k for k in d if k != "comment"]) == 1:
-            if isinstance(d["metadata"], dict):
-                self.iv.metadata.update(d["metadata"])
-            else:
-                self.problem(line, "metadata must be a mapping", file)
-            return
-        if "features" in d and len([k for k in d if k != "comment"]) == 1:
-            if isinstance(d["features"], dict):
-                self.iv.features.update(d["features"])
-            else:
-                self.problem(line, "features must be a mapping", file)
-            return
+        for key, settings in (("metadata", self.iv.metadata), ("features", self.iv.features)):
+            if key in d and len([k for k in d if k != "comment"]) == 1:
+                if isinstance(d[key], dict):
+                    settings.update(d[key])
+                else:
+                    self.problem(line, f"{key} must be a mapping", file)
+                return
         if "default language" in d and not any(k in d for k in ("question", "code")):
             self.language = str(d["default language"])
             if self.iv.default_language == "*":

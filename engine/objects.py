@@ -222,21 +222,78 @@ class DAFileList(DAObject):
         return ", ".join(str(e) for e in self.elements)
 
 
-class DAList(DAObject):
-    """A list gathered by asking: `there_are_any`, each item, then `there_is_another`."""
+class DAGroup(DAObject):
+    """What lists and dicts share: docassemble's gathering switches and how they trigger."""
 
+    elements: Any
     gathered: bool
     adding: bool | int
     auto_gather: bool
     ask_number: bool
+    DEFAULTS = (("auto_gather", True), ("object_type", None), ("complete_attribute", None), ("ask_number", False),
+                ("adding", False))
+
+    def _empty(self) -> Any:
+        raise NotImplementedError
 
     def init(self, **kwargs: Any) -> None:
-        self.elements: list[Any] = []
-        for key, default in (("auto_gather", True), ("object_type", None),
-                             ("complete_attribute", None), ("ask_number", False), ("adding", False)):
+        self.elements = self._empty()
+        for key, default in self.DEFAULTS:
             if key not in kwargs:
                 object.__setattr__(self, key, default)
         super().init(**kwargs)
+
+    def gather(self, **kwargs: Any) -> bool:
+        raise NotImplementedError
+
+    def _complete(self, item: Any) -> None:
+        attr = self.complete_attribute
+        if attr and isinstance(item, DAObject):
+            getattr(item, attr)
+
+    def _trigger(self) -> None:
+        """docassemble's rule: an auto-gathered list gathers itself; otherwise reading
+        `gathered` (undefined until some block sets it) is what asks for the list."""
+        if self.__dict__.get("gathered") or self.instanceName in GATHERING:
+            return
+        if self.auto_gather:
+            self.gather()
+        elif not self.gathered:
+            return
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        self._trigger()
+        return len(self.elements)
+
+    def number(self) -> int:
+        return len(self)
+
+    def number_as_word(self) -> str:
+        from engine.functions import nice_number
+
+        return nice_number(len(self))
+
+    def does_verb(self, verb: str, **kwargs: Any) -> str:
+        from engine.functions import verb_past, verb_present
+
+        if kwargs.get("past") or kwargs.get("present") is False:
+            return verb_past(verb, "3sg" if len(self) == 1 else "3pl")
+        return verb_present(verb, "3sg" if len(self) == 1 else "3pl")
+
+    def did_verb(self, verb: str, **kwargs: Any) -> str:
+        from engine.functions import verb_past
+
+        return verb_past(verb, "3sg" if len(self) == 1 else "3pl")
+
+    def as_noun(self, noun: str) -> str:
+        return noun if len(self) == 1 else noun + "s"
+
+
+class DAList(DAGroup):
+    """A list gathered by asking: `there_are_any`, each item, then `there_is_another`."""
 
     # -- gathering -------------------------------------------------------------------------
     def _new_item(self, index: int) -> Any:
@@ -246,14 +303,13 @@ class DAList(DAObject):
             return item
         raise UndefinedItem(f"{self.instanceName}[{index}]")
 
+    def _empty(self) -> list[Any]:
+        return []
+
     def _complete(self, item: Any) -> None:
-        attr = self.complete_attribute
-        if attr and isinstance(item, DAObject):
-            getattr(item, attr)
-        elif isinstance(item, DAObject) and self.object_type is not None and "complete" not in str(attr or ""):
-            if isinstance(item, Individual):
-                item.name.first  # noqa: B018 - reading it asks for it
-        return None
+        super()._complete(item)
+        if not self.complete_attribute and self.object_type is not None and isinstance(item, Individual):
+            item.name.first  # noqa: B018 - an Individual is complete once named; reading it asks for it
 
     def gather(self, **kwargs: Any) -> bool:
         """Ask for items until `there_is_another` is False. Every step is kept in attributes
@@ -291,26 +347,9 @@ class DAList(DAObject):
         self.gathered = True
         return True
 
-    def _trigger(self) -> None:
-        """docassemble's rule: an auto-gathered list gathers itself; otherwise reading
-        `gathered` (undefined until some block sets it) is what asks for the list."""
-        if self.__dict__.get("gathered") or self.instanceName in GATHERING:
-            return
-        if self.auto_gather:
-            self.gather()
-        elif not self.gathered:
-            return
-
     def __iter__(self) -> Iterator[Any]:
         self._trigger()
         return iter(self.elements)
-
-    def __len__(self) -> int:
-        self._trigger()
-        return len(self.elements)
-
-    def __bool__(self) -> bool:
-        return True
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
@@ -343,13 +382,6 @@ class DAList(DAObject):
         """A link that adds an item; front ends turn `#add:` links into the add screen."""
         return f"[{label or 'Add an item'}](#add:{self.instanceName})"
 
-    def number(self) -> int:
-        return len(self)
-
-    def number_as_word(self) -> str:
-        from engine.functions import nice_number
-
-        return nice_number(len(self))
 
     def complete_elements(self) -> list[Any]:
         return list(self.elements)
@@ -379,41 +411,14 @@ class DAList(DAObject):
 
     __hash__ = DAObject.__hash__
 
-    def does_verb(self, verb: str, **kwargs: Any) -> str:
-        from engine.functions import verb_past, verb_present
-
-        if kwargs.get("past") or kwargs.get("present") is False:
-            return verb_past(verb, "3sg" if len(self) == 1 else "3pl")
-        return verb_present(verb, "3sg" if len(self) == 1 else "3pl")
-
-    def did_verb(self, verb: str, **kwargs: Any) -> str:
-        from engine.functions import verb_past
-
-        return verb_past(verb, "3sg" if len(self) == 1 else "3pl")
-
-    def as_noun(self, noun: str) -> str:
-        return noun if len(self) == 1 else noun + "s"
 
 
-class DADict(DAObject):
+class DADict(DAGroup):
     """A dict gathered by asking for keys (`new_item_name`) or filled by code (`auto_gather=False`)."""
 
-    gathered: bool
-    adding: bool | int
-    auto_gather: bool
+    def _empty(self) -> dict[Any, Any]:
+        return {}
 
-    def init(self, **kwargs: Any) -> None:
-        self.elements: dict[Any, Any] = {}
-        for key, default in (("auto_gather", True), ("object_type", None),
-                             ("complete_attribute", None), ("adding", False), ("ask_number", False)):
-            if key not in kwargs:
-                object.__setattr__(self, key, default)
-        super().init(**kwargs)
-
-    def _complete(self, item: Any) -> None:
-        attr = self.complete_attribute
-        if attr and isinstance(item, DAObject):
-            getattr(item, attr)
 
     def gather(self, **kwargs: Any) -> bool:
         if self.__dict__.get("gathered"):
@@ -444,16 +449,6 @@ class DADict(DAObject):
         self.gathered = True
         return True
 
-    def _trigger(self) -> None:
-        """docassemble's rule: an auto-gathered list gathers itself; otherwise reading
-        `gathered` (undefined until some block sets it) is what asks for the list."""
-        if self.__dict__.get("gathered") or self.instanceName in GATHERING:
-            return
-        if self.auto_gather:
-            self.gather()
-        elif not self.gathered:
-            return
-
     def __getitem__(self, key: Any) -> Any:
         if key in self.elements:
             return self.elements[key]
@@ -475,13 +470,6 @@ class DADict(DAObject):
     def __iter__(self) -> Iterator[Any]:
         self._trigger()
         return iter(self.elements)
-
-    def __len__(self) -> int:
-        self._trigger()
-        return len(self.elements)
-
-    def __bool__(self) -> bool:
-        return True
 
     def keys(self) -> list[Any]:
         self._trigger()
@@ -521,16 +509,7 @@ class DADict(DAObject):
     def any_false(self) -> bool:
         return not self.all_true()
 
-    def number(self) -> int:
-        return len(self)
 
-    def number_as_word(self) -> str:
-        from engine.functions import nice_number
-
-        return nice_number(len(self))
-
-    does_verb = DAList.does_verb
-    did_verb = DAList.did_verb
 
     def __str__(self) -> str:
         from engine.functions import comma_and_list
