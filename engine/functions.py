@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+import threading
 from typing import Any
 
 from babel import numbers as babel_numbers
@@ -29,13 +29,15 @@ class ValidationFailure(Exception):
         self.field = field
 
 
-@dataclass
-class Context:
-    namespace: dict[str, Any] = field(default_factory=dict)
-    language: str = "en"
-    currency: str = "USD"
-    progress: int | None = None
-    resolver: Any = None  # callable(name) -> bool: can the planner define it without asking?
+class Context(threading.local):
+    """What helper functions need from the running plan. Per thread, so two sessions planned
+    at once on two threads never see each other's answers or language."""
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {}
+        self.language = "en"
+        self.currency = "USD"
+        self.progress: int | None = None
 
 
 CONTEXT = Context()

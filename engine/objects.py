@@ -9,6 +9,7 @@ round-trip every value the sandbox can produce.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,12 @@ CLASSES: dict[str, type[DAObject]] = {}
 
 # Lists being gathered right now (docassemble's "gathering mode"): while the planner asks
 # `fruit.there_is_another`, printing `fruit` shows the items so far instead of gathering again.
-GATHERING: set[str] = set()
+class _Gathering(threading.local):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+
+GATHERING = _Gathering()  # per thread, like the rest of a plan's working state
 
 
 class UndefinedAttribute(AttributeError):
@@ -254,7 +260,7 @@ class DAGroup(DAObject):
     def _trigger(self) -> None:
         """docassemble's rule: an auto-gathered list gathers itself; otherwise reading
         `gathered` (undefined until some block sets it) is what asks for the list."""
-        if self.__dict__.get("gathered") or self.instanceName in GATHERING:
+        if self.__dict__.get("gathered") or self.instanceName in GATHERING.names:
             return
         if self.auto_gather:
             self.gather()

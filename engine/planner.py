@@ -209,11 +209,11 @@ class _Run(ScreenBuilder):
                         continue
                     materialise(self.ns, var)
                     gathering = self.containers(var)
-                    objects.GATHERING.update(gathering)
+                    objects.GATHERING.names.update(gathering)
                     try:
                         return self.ask(block, var, bindings)
                     finally:
-                        objects.GATHERING.difference_update(gathering)
+                        objects.GATHERING.names.difference_update(gathering)
                 if block.kind == "code":
                     self.run_code(block)
                 else:

@@ -24,6 +24,7 @@ import ast
 import builtins
 import re
 import string
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -68,11 +69,13 @@ class BudgetExceeded(SandboxError):
     pass
 
 
-@dataclass
-class _Budget:
-    steps: int = 0
-    deadline: float = 0.0
-    depth: int = 0
+class _Budget(threading.local):
+    """Per thread: a web server may plan two sessions at once on two threads."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.deadline = 0.0
+        self.depth = 0
 
     def start(self) -> None:
         if self.depth == 0:
