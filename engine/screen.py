@@ -2,7 +2,9 @@
 
 The wizard, the chat, the JSON API and the terminal runner all render the same `Screen`, so
 nothing here knows about HTML or HTTP. Text is already evaluated (Mako/Jinja done) and is
-still Markdown; turning Markdown into HTML is the front end's job.
+still Markdown; turning Markdown into HTML is the front end's job. Treat these objects as
+read-only: they are plain slotted dataclasses (not frozen) only because building a screen
+is on the hot path of every request.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Choice:
     """One option of a multiple-choice field or button set."""
 
@@ -22,7 +24,7 @@ class Choice:
     exclusive: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Field:
     """One input on a screen.
 
@@ -59,7 +61,7 @@ class Field:
     validation_messages: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Button:
     """A submit button. `action` is "continue" (set `value` into the screen's variable) or a
     special action: exit, restart, leave, refresh, or a URL."""
@@ -70,7 +72,7 @@ class Button:
     help: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ReviewItem:
     """One line of a review screen: the text and the variables an Edit link re-asks."""
 
@@ -79,7 +81,7 @@ class ReviewItem:
     vars: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Screen:
     """A question to show.
 
