@@ -13,7 +13,7 @@ from typing import Any
 
 from engine import coerce, functions, jscond, varpath
 from engine.blocks import Block
-from engine.context import MISSING
+from engine.context import MISSING, decode_bindings
 from engine.errors import InterviewError
 from engine.functions import CONTEXT, ValidationFailure
 from engine.interview import Interview
@@ -96,8 +96,9 @@ class _Apply:
         old = {var: _get_or_missing(ns, var) for var in values}
         bindings = dict(screen.bindings)
         ns["__builtins__"] = self.iv.builtins
-        saved = {k: ns.get(k, MISSING) for k in bindings}
-        ns.update(bindings)
+        live = decode_bindings(ns, bindings)
+        saved = {k: ns.get(k, MISSING) for k in live}
+        ns.update(live)
         try:
             for var, value in values.items():
                 self.assign(var, value)

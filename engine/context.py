@@ -41,6 +41,30 @@ def missing_name(exc: BaseException) -> str | None:
     return None
 
 
+def encode_bindings(bindings: dict[str, Any]) -> dict[str, Any]:
+    """Iterator bindings as JSON: indices stay values, a generic object `x` becomes its name."""
+    out: dict[str, Any] = {}
+    for k, v in bindings.items():
+        if isinstance(v, DAObject):
+            out[k] = {"object": v.instanceName}
+        elif v is None or isinstance(v, str | int | float | bool):
+            out[k] = v
+    return out
+
+
+def decode_bindings(ns: dict[str, Any], bindings: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in bindings.items():
+        if isinstance(v, dict) and set(v) == {"object"}:
+            try:
+                out[k] = varpath.lookup(ns, str(v["object"]))
+            except (NameError, LookupError, AttributeError, varpath.BadName):
+                continue
+        else:
+            out[k] = v
+    return out
+
+
 class Context:
     def __init__(self, iv: Interview, state: State) -> None:
         self.iv = iv
@@ -157,7 +181,7 @@ class Context:
 
     def bind(self, bindings: dict[str, Any]) -> dict[str, Any]:
         saved = {}
-        for k, v in bindings.items():
+        for k, v in decode_bindings(self.ns, bindings).items():
             saved[k] = self.ns.get(k, MISSING)
             self.ns[k] = v
         return saved

@@ -16,7 +16,7 @@ from typing import Any
 from engine import objects, varpath
 from engine.answers import apply, materialise
 from engine.blocks import Block
-from engine.context import DEPTH_LIMIT, LOOP_LIMIT, MISSING, ScreenReady, missing_name
+from engine.context import DEPTH_LIMIT, LOOP_LIMIT, MISSING, ScreenReady, encode_bindings, missing_name
 from engine.errors import InterviewError
 from engine.functions import CONTEXT
 from engine.interview import Interview
@@ -293,7 +293,7 @@ class _Run(ScreenBuilder):
                     continue
                 finally:
                     self.unbind(saved)
-                return {"block": block.id, "bindings": bindings, "sought": var}
+                return {"block": block.id, "bindings": encode_bindings(bindings), "sought": var}
         finally:
             self.ns.pop("__builtins__", None)
         return None

@@ -11,7 +11,7 @@ from typing import Any
 
 from engine import varpath
 from engine.blocks import Block, ChoiceSpec, FieldSpec
-from engine.context import Context
+from engine.context import Context, encode_bindings
 from engine.functions import CONTEXT
 from engine.objects import DADict, DAObject
 from engine.sandbox import Compiled
@@ -126,7 +126,7 @@ class ScreenBuilder(Context):
             and block.back_button is not False,
             progress=progress, section=section, sections=tuple(label for _, label in section_list), terms=terms,
             attachments=tuple(self.attachments(block)), language=self.lang,
-            bindings={k: v for k, v in bindings.items() if isinstance(v, str | int | float | bool)},
+            bindings=encode_bindings(bindings),
             sought=sought, is_end=is_end,
         )
 

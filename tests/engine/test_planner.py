@@ -501,3 +501,32 @@ question: ${ method } ${ phone }
     missing = engine.apply(iv, st, screen, {"method": "phone", "phone": ""})
     assert isinstance(missing, ValidationErrors) and missing.errors[0].key == "phone"
     assert answer(iv, st, {"method": "email", "phone": ""}).question == "email"
+
+
+def test_generic_object_screens_survive_json_and_back() -> None:
+    iv = engine.load_string(
+        """
+objects:
+  - client: Individual
+  - spouse: Individual
+---
+generic object: Individual
+question: What is ${ x.object_name() }'s first name?
+fields:
+  - First: x.name.first
+---
+mandatory: True
+question: ${ client.name.first } and ${ spouse.name.first }
+"""
+    )
+    st = iv.start()
+    first = walk_to(iv, st)
+    assert first.bindings == {"x": {"object": "client"}}
+    st = engine.State.from_json(st.to_json())
+    second = answer(iv, st, {"client.name.first": "An"})
+    assert second.question == "What is spouse's first name?"
+    assert engine.go_back(iv, st)
+    st = engine.State.from_json(st.to_json())
+    again = walk_to(iv, st)
+    assert again.question == "What is client's first name?" and again.fields[0].default == "An"
+    assert answer(iv, st, {"client.name.first": "Anh"}).question == "What is spouse's first name?"
