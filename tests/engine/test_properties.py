@@ -7,6 +7,7 @@ cannot go on says so with an InterviewError. Nothing else may escape.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -134,3 +135,35 @@ def test_random_answers_never_crash_the_engine(source: str, data: Any) -> None:
     assert isinstance(step, Screen)
     restored = engine.State.from_json(state.to_json())
     assert engine.plan(iv, restored) == step
+
+
+CORPUS_FILES = sorted(
+    p for p in (Path(__file__).resolve().parents[3] / "shared" / "docassemble_corpus").glob("*/*.yml")
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_real_interviews_fail_clearly(data: Any) -> None:
+    """Real interviews with lines deleted, duplicated or garbled: a clear error or a working interview."""
+    path = data.draw(st.sampled_from(CORPUS_FILES))
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for _ in range(data.draw(st.integers(1, 4))):
+        if not lines:
+            break
+        at = data.draw(st.integers(0, len(lines) - 1))
+        action = data.draw(st.sampled_from(["delete", "duplicate", "garble", "indent"]))
+        if action == "delete":
+            del lines[at]
+        elif action == "duplicate":
+            lines.insert(at, lines[at])
+        elif action == "garble":
+            lines[at] = data.draw(st.sampled_from(["${", "% if", "  - : x", "fields: 3", "code: |", "  x = (", "]"]))
+        else:
+            lines[at] = "   " + lines[at]
+    try:
+        iv = engine.load_string("\n".join(lines), "m.yml", base_dir=path.parent)
+    except LoadError as exc:
+        assert exc.problems and all(str(p).startswith("m.yml:") for p in exc.problems)
+        return
+    walk(iv, None, data.draw)
