@@ -548,6 +548,8 @@ class _Compiler:
             b.continue_label = self.text(d["continue button label"], d.line_of("continue button label"), file)
         if "back button" in d:
             b.back_button = bool(d["back button"]) if isinstance(d["back button"], bool) else True
+        if d.get("prevent going back") is True:
+            b.back_button = False
         if "validation code" in d:
             b.validation_code = self.code(d["validation code"], d.line_of("validation code") + 1, file)
         if "attachment" in d or "attachments" in d:

@@ -530,3 +530,36 @@ question: ${ client.name.first } and ${ spouse.name.first }
     again = walk_to(iv, st)
     assert again.question == "What is client's first name?" and again.fields[0].default == "An"
     assert answer(iv, st, {"client.name.first": "Anh"}).question == "What is spouse's first name?"
+
+
+def test_back_button_follows_features_and_prevent_going_back() -> None:
+    iv = engine.load_string(
+        """
+features:
+  navigation back button: False
+  question back button: True
+---
+mandatory: True
+code: |
+  a
+  b
+  c
+---
+question: A
+fields:
+  - A: a
+---
+question: B
+prevent going back: True
+fields:
+  - B: b
+---
+question: C
+fields:
+  - C: c
+"""
+    )
+    st = iv.start()
+    assert walk_to(iv, st).back_button is False  # nothing to go back to yet
+    assert answer(iv, st, {"a": "1"}).back_button is False  # prevented
+    assert answer(iv, st, {"b": "2"}).back_button is True
