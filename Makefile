@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test lint typecheck unit run bench lock clean
+.PHONY: setup test lint typecheck unit run bench messages lock clean
 
 setup: $(STAMP)
 
@@ -45,6 +45,14 @@ run: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
+
+# The runner's own strings: re-extract the template from the code, then merge it into every
+# catalog (accord/locale/<lang>/LC_MESSAGES/accord.po); translate what comes out empty or fuzzy.
+messages: $(STAMP)
+	$(BIN)/pybabel extract --project=Accord --version=$$($(BIN)/python -c 'import accord; print(accord.__version__)') \
+	  --copyright-holder="Accord project" -c "Translators:" --sort-by-file \
+	  -o accord/locale/accord.pot accord/
+	$(BIN)/pybabel update -i accord/locale/accord.pot -d accord/locale -D accord
 
 # Hashes pin every artifact; no index/host/find-links lines so the lock works on any mirror.
 lock: $(BIN)/python

@@ -157,11 +157,18 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def number_in(f: Field, rng: random.Random, integer: bool = False) -> int | str:
-    """A number within [min, max] that is a multiple of `step` (from zero, else from min)."""
+    """A number within [min, max] that is a multiple of `step`, counted from `min` when there
+    is one (as the engine checks it), else from zero."""
     lo, hi = _decimal(f.min), _decimal(f.max)
     step = _decimal(f.step)
     if step is not None and step <= 0:
         step = None
+    if step is not None and lo is not None:
+        top = hi if hi is not None else lo + step * 20
+        if top >= lo:
+            value_from_min = lo + step * rng.randint(0, int((top - lo) // step))
+            return int(value_from_min) if value_from_min == value_from_min.to_integral_value() else str(
+                value_from_min.normalize())
     if integer:
         step = Decimal(1) if step is None else max(step, Decimal(1))
     if lo is None and hi is None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from accord import __version__
+from accord.i18n import translator
 
 if TYPE_CHECKING:
     from engine import Interview
@@ -48,19 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load(path: str) -> Interview | None:
+def load(path: str, lang: str = "en") -> Interview | None:
     """Load one file, printing its problems; None when it cannot be used."""
     import engine
 
+    _ = translator(lang)
     try:
         return engine.load(path)
     except engine.LoadError as exc:
         for problem in exc.problems:
             print(str(problem), file=sys.stderr)
     except OSError as exc:
-        print(f"{path}:0: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        print(f"{path}:0: " + _("cannot read: {reason}").format(reason=exc.strerror or exc), file=sys.stderr)
     except Exception as exc:  # a loader bug must still not print a traceback
-        print(f"{path}:0: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        error = _("internal error: {kind}: {error}").format(kind=type(exc).__name__, error=exc)
+        print(f"{path}:0: {error}", file=sys.stderr)
     return None
 
 
@@ -83,7 +86,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from accord.auto import run_auto
     from accord.interactive import InputEnded, run_interactive
 
-    interview = load(args.file)
+    _ = translator(args.lang)
+    interview = load(args.file, args.lang)
     if interview is None:
         return 1
     try:
@@ -92,29 +96,32 @@ def cmd_run(args: argparse.Namespace) -> int:
             return run_auto(interview, args.lang, seed, args.max_steps, args.answers_out)
         return run_interactive(interview, args.lang)
     except InputEnded:
-        print("\naccord: input ended before the interview finished", file=sys.stderr)
+        print("\naccord: " + _("input ended before the interview finished"), file=sys.stderr)
         return 1
     except engine.InterviewError as exc:
-        print(f"accord: interview error: {exc}", file=sys.stderr)
+        print("accord: " + _("interview error: {error}").format(error=exc), file=sys.stderr)
         return 1
     except Exception as exc:  # report engine bugs as one line, not a traceback
-        print(f"{args.file}:0: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        error = _("internal error: {kind}: {error}").format(kind=type(exc).__name__, error=exc)
+        print(f"{args.file}:0: {error}", file=sys.stderr)
         return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `accord` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
+    _ = translator(getattr(args, "lang", "en"))  # `check` has no --lang: English
     try:
         # Fail early, with a message, if the engine (or the part of its API used here) is missing.
         from engine import InterviewError, LoadError, apply, go_back, load, plan  # noqa: F401
     except Exception as exc:  # an engine that cannot import must not print a traceback
-        print(f"accord: cannot import the interview engine: {type(exc).__name__}: {exc}", file=sys.stderr)
+        error = _("cannot import the interview engine: {kind}: {error}").format(kind=type(exc).__name__, error=exc)
+        print(f"accord: {error}", file=sys.stderr)
         return 2
     try:
         if args.command == "check":
             return cmd_check(args.files, args.needs)
         return cmd_run(args)
     except KeyboardInterrupt:
-        print("\naccord: interrupted", file=sys.stderr)
+        print("\naccord: " + _("interrupted"), file=sys.stderr)
         return 130

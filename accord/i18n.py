@@ -19,9 +19,6 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
 DOMAIN = "accord"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 _LANG = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
@@ -31,7 +28,7 @@ def catalog_path(lang: str) -> Path:
     return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=32)
 def translations(lang: str) -> gettext.NullTranslations:
     """The catalog for `lang` ("vi", "vi_VN", "vi-VN" ...); identity (English) when none."""
     if not lang or not _LANG.match(lang):
@@ -40,6 +37,10 @@ def translations(lang: str) -> gettext.NullTranslations:
     for candidate in dict.fromkeys((tag, tag.split("_")[0])):
         path = catalog_path(candidate)
         if path.is_file():
+            # Babel is imported only when a catalog is read: English (and `accord --help`) never pay for it.
+            from babel.messages.mofile import write_mo
+            from babel.messages.pofile import read_po
+
             with path.open("rb") as po:
                 catalog = read_po(po, domain=DOMAIN)
             # Build the GNU translations object in memory: it brings gettext's own lookup and

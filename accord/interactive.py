@@ -22,6 +22,7 @@ from accord.autoanswer import (
     same_value,
     set_by_button,
 )
+from accord.i18n import translator
 from engine import Done, Field, Interview, Screen, State, ValidationErrors
 
 BACK_WORDS = frozenset({"back", "quay lại", "quay lai"})
@@ -37,8 +38,9 @@ class GoBack(Exception):
     """The user typed `back`."""
 
 
-def _read(prompt: str, help_text: str | None = None) -> str:
+def _read(prompt: str, help_text: str | None, lang: str) -> str:
     """input() that turns EOF into InputEnded, `back` into GoBack and `?` into help."""
+    _ = translator(lang)
     while True:
         try:
             raw = input(prompt)
@@ -48,32 +50,35 @@ def _read(prompt: str, help_text: str | None = None) -> str:
         if text.lower() in BACK_WORDS:
             raise GoBack
         if text == "?":
-            print(render.plain(help_text) if help_text else "No help for this question.")
+            print(render.plain(help_text) if help_text else _("No help for this question."))
             continue
         return text
 
 
 def run_interactive(interview: Interview, lang: str) -> int:
     """Loop plan -> ask -> apply until an end screen or Done. Returns the exit code."""
+    _ = translator(lang)
     state = interview.start(lang=lang)
-    print("Type `back` to go back, `?` for help.")
+    # Translators: `back` and `?` are what the user types; keep them as they are
+    # (the Vietnamese "quay lại" is accepted too).
+    print(_("Type `back` to go back, `?` for help."))
     while True:
         step = engine.plan(interview, state)
         if isinstance(step, Done):
-            print("\n" + (render.plain(step.message) or "Done."))
+            print("\n" + (render.plain(step.message) or _("Done.")))
             return 0
         if step.is_end:
-            print("\n" + render.end_text(step))
+            print("\n" + render.end_text(step, lang))
             return 0
         print("\n" + render.header(step))
         for item in step.review:
             print(f"  - {render.plain(item.label)}: {render.plain(item.text)}")
         try:
-            outcome = _ask_screen(interview, state, step)
+            outcome = _ask_screen(interview, state, step, lang)
         except GoBack:
             # go_back mutates the state in place (it queues the previous screen to re-ask).
             if not engine.go_back(interview, state):
-                print("  ! This is the first question; there is nothing to go back to.")
+                print("  ! " + _("This is the first question; there is nothing to go back to."))
             continue
         if isinstance(outcome, str):
             if outcome == "restart":
@@ -84,11 +89,12 @@ def run_interactive(interview: Interview, lang: str) -> int:
         state = outcome
 
 
-def _ask_screen(interview: Interview, state: State, screen: Screen) -> State | str:
+def _ask_screen(interview: Interview, state: State, screen: Screen, lang: str) -> State | str:
     """Ask every field (then the button), re-asking fields the engine rejects.
 
     Returns the new State, or a special button action ("exit", "restart", a URL ...).
     """
+    _ = translator(lang)
     answers: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     inputs = [f for f in screen.fields if f.var is not None and not set_by_button(screen, f)]
@@ -105,15 +111,16 @@ def _ask_screen(interview: Interview, state: State, screen: Screen) -> State | s
             if not _visible(f, answers):
                 answers.pop(f.key, None)
                 continue
-            value = _ask_field(f, errors.get(f.key, []), screen.help, labelled=len(inputs) > 1)
+            value = _ask_field(f, errors.get(f.key, []), screen.help, len(inputs) > 1, lang)
             if value is not _OMIT:
                 answers[f.key] = value
         first = False
-        button = _ask_button(screen)
+        button = _ask_button(screen, lang)
         if button is not None and screen.buttons[button].action != "continue":
             action = screen.buttons[button].action
             if action not in {"exit", "leave", "restart", "refresh"}:
-                print(f"Open: {action}")
+                # Translators: a button that opens a web address; {url} is that address.
+                print(_("Open: {url}").format(url=action))
             return action
         result = engine.apply(interview, state, screen, answers, button)
         if not isinstance(result, ValidationErrors):
@@ -145,10 +152,11 @@ class _Omit:
 _OMIT: Any = _Omit()
 
 
-def _ask_field(f: Field, errors: list[str], screen_help: str | None, labelled: bool) -> Any:
+def _ask_field(f: Field, errors: list[str], screen_help: str | None, labelled: bool, lang: str) -> Any:
     """Ask one field. An unlabelled lone field (a `field:` + `choices:` screen) is introduced
     by the question itself, so it gets no label line of its own."""
-    label = render.field_label(f)
+    _ = translator(lang)
+    label = render.field_label(f, lang)
     if f.label.strip() or labelled or label != (f.var or f.key):
         print(f"\n{label}")
     else:
@@ -160,12 +168,14 @@ def _ask_field(f: Field, errors: list[str], screen_help: str | None, labelled: b
     dtype = (f.datatype or "text").lower()
     prompt = "> "
     if dtype in MULTI_TYPES:
-        prompt = "numbers, comma-separated> "
+        # The prompt ends in "> " in every language; only the words before it are translated.
+        prompt = _("numbers, comma-separated") + "> "
     elif dtype in BOOL_TYPES and not f.choices:
-        prompt = "y/n> "
+        # Translators: prompt of a yes/no question. Accepted answers: y, yes, có, co / n, no, không, khong.
+        prompt = _("y/n") + "> "
     elif f.default not in (None, ""):
         prompt = f"[{render.short(f.default)}]> "
-    raw = _read(prompt, f.help or screen_help)
+    raw = _read(prompt, f.help or screen_help, lang)
     return _convert(f, dtype, raw)
 
 
@@ -195,11 +205,14 @@ def _choice_value(f: Field, raw: str) -> Any:
     return raw
 
 
-def _ask_button(screen: Screen) -> int | None:
+def _ask_button(screen: Screen, lang: str) -> int | None:
     """Which button: numbered list for button screens, Enter for a bare continue."""
+    _ = translator(lang)
     if screen.kind not in BUTTON_KINDS and len(screen.buttons) <= 1:
         if not screen.fields:
-            _read(f"[Enter: {screen.continue_label or 'Continue'}] ", screen.help)
+            label = screen.continue_label or _("Continue")
+            # Translators: "Enter" is the key to press; {label} is the screen's continue button.
+            _read(_("[Enter: {label}]").format(label=label) + " ", screen.help, lang)
         pressable = screen.kind in CONTINUE_KINDS and screen.buttons and screen.buttons[0].action == "continue"
         return 0 if pressable else None
     if not screen.buttons:
@@ -208,11 +221,11 @@ def _ask_button(screen: Screen) -> int | None:
     for n, b in enumerate(screen.buttons, start=1):
         print(f"    {n}. {render.plain(b.label)}")
     while True:
-        raw = _read("> ", screen.help).lower()
+        raw = _read("> ", screen.help, lang).lower()
         index = _button_index(screen, raw)
         if index is not None:
             return index
-        print(f"  ! Type a number from 1 to {len(screen.buttons)}.")
+        print("  ! " + _("Type a number from 1 to {n}.").format(n=len(screen.buttons)))
 
 
 def _button_index(screen: Screen, raw: str) -> int | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from accord.i18n import translator
 from engine import Field, Screen
 
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
@@ -55,11 +56,12 @@ def header(screen: Screen) -> str:
     return "\n".join(parts)
 
 
-def field_label(f: Field) -> str:
+def field_label(f: Field, lang: str = "en") -> str:
     """Label line for an input, marking optional fields and showing the hint."""
+    _ = translator(lang)
     label = plain(f.label) or f.var or f.key
     if not f.required:
-        label += " (optional)"
+        label += " " + _("(optional)")
     if f.hint:
         label += f" [{plain(f.hint)}]"
     return label
@@ -70,11 +72,12 @@ def choice_lines(f: Field) -> list[str]:
     return [f"    {n}. {plain(c.label)}" for n, c in enumerate(f.choices, start=1)]
 
 
-def end_text(screen: Screen) -> str:
+def end_text(screen: Screen, lang: str = "en") -> str:
     """An end screen: its text plus the names of any documents it offers."""
+    _ = translator(lang)
     text = header(screen)
     names = [str(a.get("name") or a.get("filename") or "") for a in screen.attachments]
     names = [n for n in names if n]
     if names:
-        text += "\n\nDocuments: " + ", ".join(names)
+        text += "\n\n" + _("Documents: {names}").format(names=", ".join(names))
     return text

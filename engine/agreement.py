@@ -356,7 +356,7 @@ def check(blocks: AccordBlocks, known: set[str], problems: list[Problem], answer
         names_ok(blocks.prefill.record, "prefill record", where)
         for var in blocks.prefill.answers:
             if answerable is not None and var not in answerable:
-                problems.append(Problem(where[0], where[1], f"prefill sets {var!r}, but no question asks it"))
+                problems.append(Problem(where[0], where[1], f"prefill sets {var!r}, but no block defines it"))
     for action in blocks.on_completion:
         where = (blocks.lines["on completion"][0], action.line)
         names_ok(action.record, "update record", where)

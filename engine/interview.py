@@ -826,10 +826,14 @@ class _Compiler:
                     label = self.text(k, line, file)
                     targets = v if isinstance(v, list) else [v]
                     for t in targets:
-                        if isinstance(t, dict):
-                            t = next(iter(t.values()), None) if "recompute" not in t else None
-                            if t is None:
-                                continue
+                        if isinstance(t, dict):  # `{follow up: [...]}` / `{recompute: [...]}`
+                            for key, into in (("follow up", follow_up), ("recompute", recompute)):
+                                extra = t.get(key) or []
+                                for x in extra if isinstance(extra, list) else [extra]:
+                                    name = self.var(x, line, file)
+                                    if name:
+                                        into.append(name)
+                            continue
                         name = self.var(t, line, file)
                         if name:
                             vars_.append(name)

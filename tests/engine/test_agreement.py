@@ -209,4 +209,4 @@ prefill:
 """
     found = problems(text)
     assert any("unknown datatype 'nonsense'" in p for p in found)
-    assert any("prefill sets 'not_asked_anywhere', but no question asks it" in p for p in found)
+    assert any("prefill sets 'not_asked_anywhere', but no block defines it" in p for p in found)

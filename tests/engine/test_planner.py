@@ -563,3 +563,44 @@ fields:
     assert walk_to(iv, st).back_button is False  # nothing to go back to yet
     assert answer(iv, st, {"a": "1"}).back_button is False  # prevented
     assert answer(iv, st, {"b": "2"}).back_button is True
+
+
+def test_review_follow_up_in_label_form() -> None:
+    iv = engine.load_string(
+        """
+mandatory: True
+code: |
+  fruit
+  reviewed
+  final
+---
+question: Fruit?
+field: fruit
+choices:
+  - Apple
+  - Pear
+---
+if: fruit == 'Apple'
+question: Which apple?
+fields:
+  - Apple: apple
+---
+question: Review
+review:
+  - Edit fruit:
+      - fruit
+      - follow up:
+          - apple
+    button: ${ fruit }
+continue button field: reviewed
+---
+event: final
+question: Done ${ fruit } ${ showifdef('apple') }
+"""
+    )
+    st = iv.start()
+    assert answer(iv, st, {"fruit": "Pear"}).question == "Review"
+    assert engine.revisit(iv, st, "fruit")
+    assert walk_to(iv, st).question == "Fruit?"
+    assert answer(iv, st, {"fruit": "Apple"}).question == "Which apple?"
+    assert answer(iv, st, {"apple": "Fuji"}).question == "Review"
