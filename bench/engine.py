@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import engine  # noqa: E402
 from accord.autoanswer import answers_for  # noqa: E402
+from engine.context import STATS  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 TARGETS = {
@@ -68,15 +69,17 @@ def main() -> None:
             t0 = time.perf_counter_ns()
             iv = engine.load(path)
             loads.append((time.perf_counter_ns() - t0) / 1e6)
+        for seed in range(3):  # warm-up
+            walk(iv, seed, [])
         timings: list[float] = []
-        screens = [walk(iv, seed, []) for seed in range(3)]  # warm-up
-        timings = []
-        for seed in range(args.walks):
-            walk(iv, seed, timings)
+        before = STATS.discoveries
+        screens = [walk(iv, seed, timings) for seed in range(args.walks)]
+        fallbacks = (STATS.discoveries - before) / args.walks
         print(f"{name} next-question median: {statistics.median(timings):.3f} ms")
         print(f"{name} next-question p90: {p90(timings):.3f} ms")
         print(f"{name} screens per walk: {statistics.mean(screens):.1f} screens")
         print(f"{name} load: {statistics.median(loads):.1f} ms")
+        print(f"{name} dynamic discoveries per walk: {fallbacks:.1f} errors")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ dynamic discovery, kept as the fallback.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from engine import varpath
@@ -25,6 +26,17 @@ from engine.templates import Text, UndefinedName
 LOOP_LIMIT = 500
 DEPTH_LIMIT = 60
 MISSING: Any = object()
+
+
+class _Stats(threading.local):
+    """How often planning fell back to dynamic discovery (an undefined-name error) instead of
+    the compiled graph. Tests and benchmarks read it; it costs one increment per fallback."""
+
+    def __init__(self) -> None:
+        self.discoveries = 0
+
+
+STATS = _Stats()
 
 
 class ScreenReady(Exception):  # noqa: N818 - not an error: unwinds a nested seek with its screen
@@ -146,6 +158,7 @@ class Context:
                 name = missing_name(exc)
                 if name is None or name in ("__builtins__",):
                     raise self.error(f"{exc}", where) from exc
+                STATS.discoveries += 1
                 self.need(name)
             except ValidationFailure:
                 raise

@@ -16,7 +16,7 @@ from typing import Any
 from engine import objects, varpath
 from engine.answers import apply, materialise
 from engine.blocks import Block
-from engine.context import DEPTH_LIMIT, LOOP_LIMIT, MISSING, ScreenReady, encode_bindings, missing_name
+from engine.context import DEPTH_LIMIT, LOOP_LIMIT, MISSING, STATS, ScreenReady, encode_bindings, missing_name
 from engine.errors import InterviewError
 from engine.functions import CONTEXT
 from engine.interview import Interview
@@ -80,6 +80,7 @@ class _Run(ScreenBuilder):
                     name = missing_name(exc)
                     if name is None:
                         raise
+                    STATS.discoveries += 1
                     self.need(name)
             raise InterviewError("the interview did not settle on a question (loop limit)")
         except ScreenReady as ready:

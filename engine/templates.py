@@ -266,16 +266,23 @@ class Text:
 
     source: str
     names: frozenset[str]
-    template: Any  # jinja2.Template, or None when the text is constant
+    # None when the text is constant; Jinja source (checked at load, compiled to Python on first
+    # use: compiling is 3x the cost of checking, and most screens of a session are never shown);
+    # then the compiled jinja2.Template.
+    template: Any
     eager: tuple[str, ...] = ()
 
     def render(self, namespace: dict[str, Any], globals_: dict[str, Any]) -> str:
-        if self.template is None:
+        template = self.template
+        if template is None:
             return self.source
-        ctx = self.template.new_context(ChainMap(namespace, globals_), shared=True)
+        if isinstance(template, str):
+            template = ENV.from_string(template)
+            object.__setattr__(self, "template", template)
+        ctx = template.new_context(ChainMap(namespace, globals_), shared=True)
         sandbox.BUDGET.start()
         try:
-            result: str = concat(self.template.root_render_func(ctx))
+            result: str = concat(template.root_render_func(ctx))
         except RecursionError as exc:
             raise SandboxError("the text recursed too deeply") from exc
         finally:
@@ -297,10 +304,10 @@ def compile_text(source: Any) -> Text:
     eager: list[str] = []
     jinja_source = translate(text, names, eager)
     try:
-        template = ENV.from_string(jinja_source)
+        ENV.parse(jinja_source)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template error: {exc.message}", (exc.lineno or 1) - 1) from exc
-    return Text(text, frozenset(names), template, tuple(eager))
+    return Text(text, frozenset(names), jinja_source, tuple(eager))
 
 
 def parse_jinja(source: str) -> nodes.Template:  # pragma: no cover - debugging aid
