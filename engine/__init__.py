@@ -11,6 +11,7 @@ detail that front ends must not reach into:
 This package imports no other project package and does no I/O beyond reading interview files.
 """
 
+from engine.answers import visible_keys
 from engine.errors import InterviewError, LoadError, Problem
 from engine.interview import Interview, load, load_string
 from engine.planner import apply, go_back, plan, revisit
@@ -37,4 +38,5 @@ __all__ = [
     "load_string",
     "plan",
     "revisit",
+    "visible_keys",
 ]
