@@ -13,7 +13,8 @@ This package imports no other project package and does no I/O beyond reading int
 
 from engine.answers import visible_keys
 from engine.errors import InterviewError, LoadError, Problem
-from engine.interview import Interview, load, load_string
+from engine.interview import Interview
+from engine.loader import load, load_string
 from engine.planner import apply, go_back, plan, revisit
 from engine.screen import Button, Choice, Done, Field, FieldError, ReviewItem, Screen, ValidationErrors
 from engine.state import State

@@ -123,3 +123,9 @@ class Block:
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}"
+
+DATATYPES = frozenset(
+    "text area password email number integer currency float range date time datetime yesno noyes yesnoradio "
+    "noyesradio yesnowide noyeswide yesnomaybe noyesmaybe radio dropdown pulldown combobox datalist checkboxes "
+    "multiselect file files camera user environment signature hidden".split()
+)

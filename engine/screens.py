@@ -12,6 +12,7 @@ from typing import Any
 from engine import varpath
 from engine.blocks import Block, ChoiceSpec, FieldSpec
 from engine.context import Context, encode_bindings
+from engine.errors import InterviewError
 from engine.functions import CONTEXT
 from engine.objects import DADict, DAObject
 from engine.sandbox import Compiled
@@ -178,6 +179,10 @@ class ScreenBuilder(Context):
                 out.append(("item", self.ns[key]))
             else:
                 out.append((kind, key))
+        unbound = [key for kind, key in out if kind == "item_var"]
+        if unbound:
+            raise InterviewError(f"a question sets {var}, but no value of {unbound[0]} was given: ask for an item "
+                                 f"such as {varpath.render(root, ())}[0] instead")
         if root == "x" and isinstance(self.ns.get("x"), DAObject):
             return varpath.render(self.ns["x"].instanceName, tuple(out))
         return varpath.render(root, tuple(out))

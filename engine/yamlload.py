@@ -37,7 +37,7 @@ class Seq(list[Any]):
 
 
 class _Loader(_BaseLoader):
-    pass
+    line_offset = 0  # where the block starts in the file, for messages about earlier lines
 
 
 _BOOL_12 = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
@@ -63,6 +63,11 @@ def _map(loader: _Loader, node: yaml.MappingNode) -> Map:
                 None, None, "a mapping key must be a plain value", key_node.start_mark
             )
         skey = key if isinstance(key, str) else ("True" if key is True else "False" if key is False else str(key))
+        if skey in result:  # PyYAML would keep the last silently; an author meant something else
+            first = result.key_lines[skey] + loader.line_offset
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {skey!r} (first on line {first})", key_node.start_mark
+            )
         result[skey] = loader.construct_object(value_node, deep=True)
         result.key_lines[skey] = key_node.start_mark.line + 1
     return result
@@ -123,7 +128,12 @@ def read_blocks(text: str, file: str, problems: list[Problem]) -> list[RawBlock]
         if stripped.endswith("\n..."):
             chunk = chunk.rstrip()[:-3]
         try:
-            data = yaml.load(chunk, Loader=_Loader)  # noqa: S506 - a safe loader subclass
+            loader = _Loader(chunk)
+            loader.line_offset = first_line - 1
+            try:
+                data = loader.get_single_data()
+            finally:
+                loader.dispose()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = first_line + (mark.line if mark else 0)

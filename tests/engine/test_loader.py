@@ -101,3 +101,8 @@ def test_shipped_interviews_load(name: str) -> None:
 def test_one_line_text_error_is_on_its_own_line() -> None:
     found = problems("mandatory: True\nquestion: <% a = 1 %>\n")
     assert found and found[0].startswith("x.yml:2:")
+
+
+def test_duplicate_key_is_an_error_not_a_silent_override() -> None:
+    found = problems("comment: x\n---\nquestion: a\nquestion: b\nfields:\n  - A: a\n")
+    assert found == ["x.yml:4: YAML syntax error: duplicate key 'question' (first on line 3)"]

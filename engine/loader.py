@@ -1,0 +1,62 @@
+"""Read an interview file (and what it includes) into a compiled `Interview`, or raise one
+`LoadError` listing every problem found."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.compiler import Compiler
+from engine.errors import LoadError, Problem
+from engine.interview import Interview, content_hash
+
+
+def default_resolver(roots: list[Path]) -> Callable[[str, Path | None], Path | None]:
+    """Find included files and templates: relative to the including file, then docassemble
+    package references (`docassemble.demo:data/questions/x.yml`) by file name in the roots."""
+
+    def resolve(ref: str, base: Path | None) -> Path | None:
+        name = ref.split(":", 1)[1] if ":" in ref and not ref.startswith(("/", "http")) else ref
+        candidates: list[Path] = []
+        if base is not None:
+            candidates += [base / name, base / Path(name).name]
+        for root in roots:
+            candidates += [root / name, root / Path(name).name, root / "templates" / Path(name).name]
+        for c in candidates:
+            if c.is_file():
+                return c
+        return None
+
+    return resolve
+
+
+def load_string(text: str, file: str = "<string>", base_dir: str | Path | None = None) -> Interview:
+    """Load interview YAML held in memory (tests, the playground)."""
+    base = Path(base_dir) if base_dir else None
+    roots = [base] if base else []
+    comp = Compiler(file, base, default_resolver(roots))
+    comp.iv.source_hash = content_hash(text)
+    comp.load_file(None, text, file)
+    iv = comp.finish()
+    if comp.problems:
+        raise LoadError(comp.problems)
+    return iv
+
+
+def load(path: str | os.PathLike[str]) -> Interview:
+    """Load and compile an interview file; raises LoadError listing every problem."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LoadError([Problem(str(path), 0, f"cannot read the file: {exc}")]) from exc
+    roots = [p.parent, p.parent.parent, p.parent.parent / "templates"]
+    comp = Compiler(str(path), p.parent, default_resolver(roots))
+    comp.iv.path = p
+    comp.iv.source_hash = content_hash(text)
+    comp.load_file(p, text, str(path))
+    iv = comp.finish()
+    if comp.problems:
+        raise LoadError(comp.problems)
+    return iv
