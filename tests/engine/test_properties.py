@@ -37,7 +37,7 @@ def _dump(items: list[dict[str, Any]]) -> str:
     return "\n---\n".join(yaml.safe_dump(b, allow_unicode=True) for b in items)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=300))
 def test_random_text_never_crashes_the_loader(text: str) -> None:
     try:
@@ -46,7 +46,7 @@ def test_random_text_never_crashes_the_loader(text: str) -> None:
         assert all(str(p).startswith("r.yml:") for p in exc.problems)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(blocks, min_size=1, max_size=5))
 def test_random_blocks_load_or_fail_clearly(items: list[dict[str, Any]]) -> None:
     try:
@@ -125,7 +125,7 @@ def walk(iv: engine.Interview, st_answers: Any, draw: Any = None) -> None:
                 return
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(interviews(), st.data())
 def test_random_answers_never_crash_the_engine(source: str, data: Any) -> None:
     iv = engine.load_string(source, "gen.yml")
@@ -142,7 +142,7 @@ CORPUS_FILES = sorted(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_real_interviews_fail_clearly(data: Any) -> None:
     """Real interviews with lines deleted, duplicated or garbled: a clear error or a working interview."""
