@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+from functools import cache
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from babel import numbers as babel_numbers
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_time as babel_format_time
@@ -45,8 +47,17 @@ CONTEXT = Context()
 _LOCALES = {"en": "en_US", "vi": "vi_VN"}
 
 
-def locale() -> str:
-    return _LOCALES.get(CONTEXT.language, CONTEXT.language)
+def locale() -> Locale:
+    return _babel_locale(CONTEXT.language)
+
+
+@cache
+def _babel_locale(language: str) -> Locale:
+    """Parsed once per language: Babel parses a locale string on every call otherwise."""
+    try:
+        return Locale.parse(_LOCALES.get(language, language))
+    except (ValueError, UnknownLocaleError):
+        return Locale.parse("en_US")
 
 
 def currency(value: Any, symbol: str | None = None, decimals: bool = True, code: str | None = None) -> str:
@@ -115,10 +126,7 @@ def _to_date(value: Any) -> dt.date | dt.datetime:
 
 def format_date(value: Any, format: str = "long", language: str | None = None) -> str:  # noqa: A002
     date = _to_date(value)
-    loc = _LOCALES.get(language or CONTEXT.language, language or CONTEXT.language)
-    if format in ("short", "medium", "long", "full"):
-        return str(babel_format_date(date, format=format, locale=loc))
-    return str(babel_format_date(date, format=format, locale=loc))
+    return str(babel_format_date(date, format=format, locale=_babel_locale(language or CONTEXT.language)))
 
 
 def format_time(value: Any, format: str = "short") -> str:  # noqa: A002
