@@ -324,7 +324,7 @@ def check(blocks: AccordBlocks, known: set[str], problems: list[Problem], answer
     """Cross-checks that need the whole interview: names defined, payer is a party, prefilled
     variables exist."""
 
-    def names_ok(expr: Compiled | None, what: str, where: tuple[str, int]) -> None:
+    def names_ok(expr: Compiled | Text | None, what: str, where: tuple[str, int]) -> None:
         if expr is None:
             return
         for name in sorted(expr.names - known):
@@ -347,6 +347,7 @@ def check(blocks: AccordBlocks, known: set[str], problems: list[Problem], answer
     if blocks.payment:
         where = blocks.lines["payment"]
         names_ok(blocks.payment.amount, "payment amount", where)
+        names_ok(blocks.payment.description, "payment description", where)
         names_ok(blocks.payment.condition, "payment if", where)
         roles = {p.role for p in blocks.parties}
         if blocks.payment.payer and blocks.payment.payer not in roles:

@@ -37,8 +37,9 @@ class _Apply:
         self.lang = state.lang
 
     def msg(self, f: Field, code: str, **values: Any) -> str:
-        custom = f.validation_messages.get(code) or (
-            f.validation_messages.get("required") if code in ("checkboxes", "checkboxes_plain", "choice") else None)
+        fallback = {"checkboxes": "required", "checkboxes_plain": "required", "choice": "required",
+                    "mindate": "min", "maxdate": "max"}.get(code)
+        custom = f.validation_messages.get(code) or (f.validation_messages.get(fallback) if fallback else None)
         if custom:
             return custom.strip()
         return coerce.message(code, self.lang, **values)

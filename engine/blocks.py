@@ -95,6 +95,7 @@ class Block:
     subquestion: Text | None = None
     under: Text | None = None
     help: Text | None = None
+    help_label: Text | None = None
     terms: dict[str, Text] = field(default_factory=dict)
     fields: list[FieldSpec] = field(default_factory=list)
     buttons: list[ChoiceSpec] = field(default_factory=list)

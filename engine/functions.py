@@ -126,7 +126,13 @@ def _to_date(value: Any) -> dt.date | dt.datetime:
 
 def format_date(value: Any, format: str = "long", language: str | None = None) -> str:  # noqa: A002
     date = _to_date(value)
-    return str(babel_format_date(date, format=format, locale=_babel_locale(language or CONTEXT.language)))
+    lang = language or CONTEXT.language
+    if lang == "vi" and format in _VI_DATE_PATTERNS:  # CLDR's "15 tháng 1, 2027" reads oddly; say "năm"
+        format = _VI_DATE_PATTERNS[format]  # noqa: A001
+    return str(babel_format_date(date, format=format, locale=_babel_locale(lang)))
+
+
+_VI_DATE_PATTERNS = {"long": "d 'tháng' M 'năm' y", "full": "EEEE, 'ngày' d 'tháng' M 'năm' y"}
 
 
 def format_time(value: Any, format: str = "short") -> str:  # noqa: A002

@@ -66,6 +66,8 @@ class _Run(ScreenBuilder):
         payment = accord.payment
         if payment is not None and (payment.condition is None or self.eval(payment.condition)):
             self.eval(payment.amount)
+            if payment.description is not None:
+                self.render(payment.description)
 
     def _plan(self) -> Screen | Done:
         try:

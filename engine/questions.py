@@ -208,7 +208,9 @@ class QuestionCompiler:
             b.under = self.text(d["under"], d.line_of("under"), file)
         if "help" in d:
             h = d["help"]
-            if isinstance(h, dict):
+            if isinstance(h, dict):  # `help: {label: ..., content: ...}`
+                if "label" in h:
+                    b.help_label = self.text(h["label"], d.line_of("help"), file)
                 h = h.get("content", "")
             b.help = self.text(h, d.line_of("help"), file)
         if "terms" in d:

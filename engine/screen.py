@@ -102,6 +102,7 @@ class Screen:
     under: str = ""
     continue_label: str = ""
     back_button: bool = False
+    help_label: str | None = None  # the help button's own label (`help: {label: ...}`), else the front end's
     progress: int | None = None
     section: str | None = None
     sections: tuple[str, ...] = ()

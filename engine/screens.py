@@ -115,11 +115,13 @@ class ScreenBuilder(Context):
         section = labels.get(self.state.section, self.state.section) if self.state.section else None
         progress: int | None = None
         if self.iv.features.get("progress bar"):
-            progress = block.progress if block.progress is not None else (CONTEXT.progress or self.estimate())
+            progress = block.progress if block.progress is not None else (
+                100 if is_end else (CONTEXT.progress or self.estimate()))
         return Screen(
             block_id=block.id, kind=kind, question=question.strip(), subquestion=subquestion.strip(),
             fields=tuple(fields), buttons=tuple(buttons), review=tuple(review),
             help=self.render(block.help, block) if block.help else None,
+            help_label=self.render(block.help_label, block) if block.help_label else None,
             under=self.render(block.under, block) if block.under else "",
             continue_label=buttons[0].label if buttons else "",
             back_button=bool(self.state.history) and bool(self.iv.features.get("question back button", False)

@@ -107,6 +107,8 @@ def test_valid_blocks_are_exposed() -> None:
         ("on completion:\n  - launch rockets: now\n", "unknown completion action 'launch rockets'"),
         ("payment:\n  amount: loan_amount\n  currency: VND\n  payer: ghost\n",
          "payment payer 'ghost' is not a party role"),
+        ("payment:\n  amount: loan_amount\n  currency: VND\n  description: Fee for ${ nobody }\n",
+         "payment description reads 'nobody', but no block defines it"),
     ],
 )
 def test_bad_blocks_name_the_problem(block: str, message: str) -> None:

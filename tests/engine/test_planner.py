@@ -604,3 +604,38 @@ question: Done ${ fruit } ${ showifdef('apple') }
     assert walk_to(iv, st).question == "Fruit?"
     assert answer(iv, st, {"fruit": "Apple"}).question == "Which apple?"
     assert answer(iv, st, {"apple": "Fuji"}).question == "Review"
+
+
+def test_help_label_end_progress_and_date_messages() -> None:
+    iv = engine.load_string(
+        """
+features:
+  progress bar: True
+---
+mandatory: True
+code: |
+  born
+  final
+---
+question: Born?
+help:
+  label: Why do we ask?
+  content: The law says so.
+fields:
+  - Born: born
+    datatype: date
+    max: ${ today() }
+    validation messages:
+      max: Your date of birth cannot be in the future.
+---
+event: final
+question: Born ${ format_date(born) }
+"""
+    )
+    st = iv.start("vi")
+    screen = walk_to(iv, st)
+    assert screen.help_label == "Why do we ask?" and screen.help == "The law says so."
+    bad = engine.apply(iv, st, screen, {"born": "2099-01-01"})
+    assert isinstance(bad, ValidationErrors) and bad.messages == ["Your date of birth cannot be in the future."]
+    end = answer(iv, st, {"born": "15/01/1990"})
+    assert end.progress == 100 and end.question == "Born 15 tháng 1 năm 1990"
