@@ -18,9 +18,25 @@ _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 _HEADING = re.compile(r"^#{1,6}\s*", re.MULTILINE)
 
 
+_TERM = re.compile(r"\{([^{}|\n]+)(?:\|([^{}\n]+))?\}")
+
+
+def terms_used(text: str, terms: dict[str, str]) -> list[tuple[str, str]]:
+    """The glossary terms marked `{term}` (or `{shown words|term}`) in `text`, with definitions."""
+    lower = {k.lower(): (k, v) for k, v in terms.items()}
+    found: list[tuple[str, str]] = []
+    for m in _TERM.finditer(text or ""):
+        key = (m.group(2) or m.group(1)).strip().lower()
+        if key in lower and lower[key] not in found:
+            found.append(lower[key])
+    return found
+
+
 def plain(markdown: str) -> str:
-    """Markdown to readable plain text: `[a](b)` -> `a (b)`, no `**`, no leading `#`."""
-    text = _LINK.sub(r"\1 (\2)", markdown or "")
+    """Markdown to readable plain text: `[a](b)` -> `a (b)`, no `**`, no leading `#`, and
+    glossary marks `{term}` shown as the bare words."""
+    text = _TERM.sub(lambda m: m.group(1), markdown or "")
+    text = _LINK.sub(r"\1 (\2)", text)
     text = _EMPHASIS.sub(r"\2", text)
     text = _HEADING.sub("", text)
     return text.strip()
@@ -53,6 +69,10 @@ def header(screen: Screen) -> str:
     if screen.under.strip():
         parts.append("")
         parts.append(plain(screen.under))
+    glossary = terms_used(f"{screen.question}\n{screen.subquestion}", screen.terms)
+    if glossary:
+        parts.append("")
+        parts.extend(f"  * {term}: {plain(definition)}" for term, definition in glossary)
     return "\n".join(parts)
 
 

@@ -231,3 +231,14 @@ def test_check_needs_lists_what_accord_blocks_read(capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert "party applicant needs: applicant_email" in out
     assert "today" not in out
+
+
+def test_terms_show_as_words_with_their_definitions() -> None:
+    from accord import render
+    from engine import Screen
+
+    screen = Screen(block_id="b", kind="end", question="About {APR}", subquestion="The {rate|APR} and {other}.",
+                    terms={"APR": "Annual percentage rate."})
+    text = render.header(screen)
+    assert "About APR" in text and "The rate and other." in text
+    assert "  * APR: Annual percentage rate." in text
