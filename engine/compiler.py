@@ -96,6 +96,7 @@ class Compiler(QuestionCompiler):
                     continue
                 try:
                     content = target.read_text(encoding="utf-8")
+                    self.remember(target, content.encode())
                 except OSError as exc:
                     self.problems.append(Problem(file, d.line_of("include"), f"cannot read {item}: {exc}"))
                     continue

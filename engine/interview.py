@@ -28,7 +28,8 @@ class Interview:
 
     file: str
     path: Path | None
-    source_hash: str
+    source_hash: str  # the version: a hash over every file it was built from
+    sources: dict[str, str] = field(default_factory=dict)  # resolved path -> sha256 of its content
     blocks: list[Block] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     features: dict[str, Any] = field(default_factory=dict)

@@ -6,6 +6,7 @@ problem; nothing is evaluated yet.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -55,6 +56,10 @@ class QuestionCompiler:
     problems: list[Problem]
     resolver: Callable[[str, Path | None], Path | None]
     iv: Interview
+
+    def remember(self, path: Path, data: bytes) -> None:
+        """Every file the interview is built from, by hash: the version key and the cache check."""
+        self.iv.sources[str(path.resolve())] = hashlib.sha256(data).hexdigest()
 
     def problem(self, line: int, message: str, file: str | None = None) -> None:
         self.problems.append(Problem(file or self.file, line, message))
@@ -113,7 +118,9 @@ class QuestionCompiler:
         if target is None:
             self.problem(line, f"content file not found: {name}", file)
             return ""
-        return target.read_text(encoding="utf-8")
+        text = target.read_text(encoding="utf-8")
+        self.remember(target, text.encode())
+        return text
 
     def sections(self, data: Any, line: int, file: str, lang: str) -> None:
         if not isinstance(data, list):
@@ -180,6 +187,7 @@ class QuestionCompiler:
             self.problem(line, f"docx template file not found: {name}", file)
             return None
         try:
+            self.remember(target, target.read_bytes())
             source = docx.jinja_text(target)
             template = JINJA.from_string(source)
         except docx.DocxError as exc:

@@ -106,3 +106,20 @@ def test_one_line_text_error_is_on_its_own_line() -> None:
 def test_duplicate_key_is_an_error_not_a_silent_override() -> None:
     found = problems("comment: x\n---\nquestion: a\nquestion: b\nfields:\n  - A: a\n")
     assert found == ["x.yml:4: YAML syntax error: duplicate key 'question' (first on line 3)"]
+
+
+def test_compiled_interviews_are_reused_until_a_source_changes(tmp_path: Path) -> None:
+    lib = tmp_path / "lib.yml"
+    lib.write_text("question: Name?\nfields:\n  - Name: name\n")
+    main = tmp_path / "main.yml"
+    main.write_text("include:\n  - lib.yml\n---\nmandatory: True\nquestion: Hi ${ name }\n")
+    first = engine.load(main)
+    assert engine.load(main) is first
+    assert set(first.sources) == {str(main.resolve()), str(lib.resolve())}
+    lib.write_text("question: Your name?\nfields:\n  - Name: name\n")
+    second = engine.load(main)
+    assert second is not first and second.source_hash != first.source_hash
+    main.write_text("include:\n  - lib.yml\n---\nmandatory: True\nquestion: Hello ${ name }\n")
+    third = engine.load(main)
+    assert third is not second and third.source_hash != second.source_hash
+    assert engine.load(main, cache=False) is not third
