@@ -16,8 +16,9 @@ from engine.blocks import Block
 from engine.context import MISSING, decode_bindings
 from engine.errors import InterviewError
 from engine.functions import CONTEXT, ValidationFailure
+from engine.groups import DAChecklist, DADict, DAFileList
 from engine.interview import Interview
-from engine.objects import DAChecklist, DADict, DAFile, DAFileList, DAObject, as_dadatetime
+from engine.objects import DAFile, DAObject, as_dadatetime
 from engine.sandbox import Compiled, SandboxError, compile_expr
 from engine.screen import Button, Field, FieldError, Screen, ValidationErrors
 from engine.state import State

@@ -16,8 +16,9 @@ from engine import varpath
 from engine.blocks import Block, FieldSpec
 from engine.errors import InterviewError
 from engine.functions import CONTEXT, ValidationFailure
+from engine.groups import DADict, DAList
 from engine.interview import Interview
-from engine.objects import DADict, DAList, DAObject, UndefinedAttribute, UndefinedItem
+from engine.objects import DAObject, UndefinedAttribute, UndefinedItem
 from engine.sandbox import Compiled, SandboxError
 from engine.screen import Screen
 from engine.state import State

@@ -19,7 +19,7 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_time as babel_format_time
 from dateutil.relativedelta import relativedelta
 
-from engine import objects, usstates
+from engine import groups, objects, usstates
 
 
 class ValidationFailure(Exception):
@@ -90,9 +90,9 @@ def nice_number(value: Any) -> str:
 def comma_and_list(*items: Any, comma: str = ", ", and_string: str | None = None, oxford: bool = True) -> str:
     flat: list[str] = []
     for item in items:
-        if isinstance(item, list | tuple | set | objects.DAList | objects.DASet):
+        if isinstance(item, list | tuple | set | groups.DAList | groups.DASet):
             flat.extend(str(x) for x in item)
-        elif isinstance(item, objects.DADict):
+        elif isinstance(item, groups.DADict):
             flat.extend(str(x) for x in item.keys())
         else:
             flat.append(str(item))
@@ -416,12 +416,12 @@ FUNCTIONS: dict[str, Any] = {
 }
 FUNCTIONS.update(
     {
-        "DAObject": objects.DAObject, "DAList": objects.DAList, "DADict": objects.DADict, "DASet": objects.DASet,
+        "DAObject": objects.DAObject, "DAList": groups.DAList, "DADict": groups.DADict, "DASet": groups.DASet,
         "Individual": objects.Individual, "Person": objects.Person, "IndividualName": objects.IndividualName,
         "Address": objects.Address, "Organization": objects.Organization, "DAFile": objects.DAFile,
-        "DAFileList": objects.DAFileList, "DAEmpty": objects.DAEmpty, "DAChecklist": objects.DAChecklist,
+        "DAFileList": groups.DAFileList, "DAEmpty": objects.DAEmpty, "DAChecklist": groups.DAChecklist,
         "DADateTime": objects.DADateTime,
-        "Thing": objects.Thing, "Name": objects.Name, "PartyList": objects.PartyList,
+        "Thing": objects.Thing, "Name": objects.Name, "PartyList": groups.PartyList,
         "states_list": usstates.states_list,
     }
 )

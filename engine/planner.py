@@ -13,14 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import objects, varpath
+from engine import varpath
 from engine.answers import apply, materialise
 from engine.blocks import Block
 from engine.context import DEPTH_LIMIT, LOOP_LIMIT, MISSING, STATS, ScreenReady, encode_bindings, missing_name
 from engine.errors import InterviewError
 from engine.functions import CONTEXT
+from engine.groups import GATHERING, DADict, DAList
 from engine.interview import Interview
-from engine.objects import DADict, DAList, DAObject, DATemplate, UndefinedAttribute, UndefinedItem, make
+from engine.objects import DAObject, DATemplate, UndefinedAttribute, UndefinedItem, make
 from engine.sandbox import Compiled
 from engine.screen import Done, Screen
 from engine.screens import ScreenBuilder
@@ -212,11 +213,11 @@ class _Run(ScreenBuilder):
                         continue
                     materialise(self.ns, var)
                     gathering = self.containers(var)
-                    objects.GATHERING.names.update(gathering)
+                    GATHERING.names.update(gathering)
                     try:
                         return self.ask(block, var, bindings)
                     finally:
-                        objects.GATHERING.names.difference_update(gathering)
+                        GATHERING.names.difference_update(gathering)
                 if block.kind == "code":
                     self.run_code(block)
                 else:

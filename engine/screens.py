@@ -14,7 +14,8 @@ from engine.blocks import Block, ChoiceSpec, FieldSpec
 from engine.context import Context, encode_bindings
 from engine.errors import InterviewError
 from engine.functions import CONTEXT
-from engine.objects import DADict, DAObject
+from engine.groups import DADict
+from engine.objects import DAObject
 from engine.sandbox import Compiled
 from engine.screen import Button, Choice, Field, ReviewItem, Screen
 from engine.templates import Text

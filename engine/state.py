@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.objects import from_json, to_json
+from engine.serialize import from_json, to_json
 
 SCRATCH = frozenset({"i", "j", "k", "l", "m", "n", "x", "row_item", "row_index"})
 

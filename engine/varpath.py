@@ -11,7 +11,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from engine.objects import DADict, DAList, DAObject, UndefinedAttribute, UndefinedItem
+from engine.groups import DADict, DAList
+from engine.objects import DAObject, UndefinedAttribute, UndefinedItem
 
 ITERATORS = ("i", "j", "k", "l", "m", "n")
 
