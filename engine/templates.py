@@ -23,7 +23,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import concat
 
-from engine import sandbox
+from engine import guards, sandbox
 from engine.sandbox import SandboxError
 
 MAX_OUTPUT = 2_000_000
@@ -65,7 +65,7 @@ class _Undefined(StrictUndefined):
     __getattr__ = __getitem__ = __add__ = __radd__ = __mul__ = __call__ = __lt__ = _fail_with_undefined_error
 
 
-_BINOPS = {"**": sandbox._pow, "*": sandbox._mul, "+": sandbox._add, "%": sandbox._mod}
+_BINOPS = {"**": guards._pow, "*": guards._mul, "+": guards._add, "%": guards._mod}
 
 
 class _Env(SandboxedEnvironment):
@@ -82,18 +82,18 @@ class _Env(SandboxedEnvironment):
         return bool(super().is_safe_attribute(obj, attr, value))
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if attribute in sandbox.GUARDED_ATTRS and (
+        if attribute in guards.GUARDED_ATTRS and (
             isinstance(obj, str | bytes | list | int) or obj in (str, bytes, list, int)
         ):
             try:
-                return sandbox._attr(obj, attribute)
+                return guards._attr(obj, attribute)
             except AttributeError:
                 pass
         return super().getattr(obj, attribute)
 
 
 def _ticking(iterable: Iterable[Any]) -> Iterator[Any]:
-    return sandbox._iter(iterable)
+    return guards._iter(iterable)
 
 
 ENV = _Env(undefined=_Undefined, trim_blocks=True, lstrip_blocks=False, autoescape=False, keep_trailing_newline=True)
@@ -280,13 +280,13 @@ class Text:
             template = ENV.from_string(template)
             object.__setattr__(self, "template", template)
         ctx = template.new_context(ChainMap(namespace, globals_), shared=True)
-        sandbox.BUDGET.start()
+        guards.BUDGET.start()
         try:
             result: str = concat(template.root_render_func(ctx))
         except RecursionError as exc:
             raise SandboxError("the text recursed too deeply") from exc
         finally:
-            sandbox.BUDGET.stop()
+            guards.BUDGET.stop()
         if len(result) > MAX_OUTPUT:
             raise SandboxError("the text is too long")
         return result
