@@ -384,6 +384,23 @@ class Compiler(QuestionCompiler):
             local = {varpath.parse(v)[0] for v in b.defines}
             for name in sorted(b.code.names - known - local):
                 self.problem(b.line, f"the code reads {name!r}, but no block defines it", b.file)
+        # block references: what `if`, `mandatory`, `need`, `depends on`, `show if` and review
+        # items name must exist somewhere, or the interview fails on the screen that needs it
+        for b in iv.blocks:
+            exprs = [("if", e) for e in b.if_exprs] + [("need", e) for e in b.need]
+            if isinstance(b.mandatory, Compiled):
+                exprs.append(("mandatory", b.mandatory))
+            for what, e in exprs:
+                for name in sorted(e.names - known):
+                    self.problem(b.line, f"{what} reads {name!r}, but no block defines it", b.file)
+            on_screen = {varpath.parse(f.var)[0] for f in b.fields if f.var}
+            named = [("depends on", v) for v in b.depends_on] + [
+                ("show if", vis.var) for f in b.fields for vis in f.visibility if vis.var] + [
+                ("review", v) for item in b.review for v in item.vars + item.follow_up]
+            for what, var in named:
+                root = varpath.parse(var)[0]
+                if root not in known and root not in on_screen:
+                    self.problem(b.line, f"{what} names {var!r}, but no block defines it", b.file)
 
 
 def _order_steps(code: Compiled, file: str, line: int) -> list[Any] | None:

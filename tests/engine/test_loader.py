@@ -123,3 +123,20 @@ def test_compiled_interviews_are_reused_until_a_source_changes(tmp_path: Path) -
     third = engine.load(main)
     assert third is not second and third.source_hash != second.source_hash
     assert engine.load(main, cache=False) is not third
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("if: nope\nquestion: Q\nfields:\n  - A: a\n---\nmandatory: True\nquestion: ${ a }\n",
+         "x.yml:1: if reads 'nope', but no block defines it"),
+        ("question: Q\nfields:\n  - A: a\n    show if: ghost\n---\nmandatory: True\nquestion: ${ a }\n",
+         "x.yml:1: show if names 'ghost', but no block defines it"),
+        ("depends on: ghost\ncode: |\n  a = 1\n---\nmandatory: True\nquestion: ${ a }\n",
+         "x.yml:1: depends on names 'ghost', but no block defines it"),
+        ("mandatory: ghost > 1\nquestion: Q\n", "x.yml:1: mandatory reads 'ghost', but no block defines it"),
+        ("need: ghost\nmandatory: True\nquestion: Q\n", "x.yml:1: need reads 'ghost', but no block defines it"),
+    ],
+)
+def test_undefined_block_references(text: str, message: str) -> None:
+    assert message in problems(text)
