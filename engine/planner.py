@@ -1,4 +1,4 @@
-"""Choose the next screen, and apply the answers to it.
+"""Choose the next screen (`plan`), and move around what was answered (`go_back`, `revisit`).
 
 The plan walks the interview's initial and mandatory blocks in file order. Before any
 expression runs, the variables it reads (known from the compiled graph) are checked against
@@ -31,6 +31,9 @@ __all__ = ["apply", "go_back", "plan", "revisit"]
 
 
 class _Run(ScreenBuilder):
+    """One planning step over one session: built per call, so it holds no state of its own
+    beyond the walk in progress."""
+
     def plan(self) -> Screen | Done:
         for var in self.iv.reconsider_vars:
             varpath.delete(self.ns, var)
