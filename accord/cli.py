@@ -74,6 +74,14 @@ def cmd_check(files: Sequence[str], needs: bool = False) -> int:
         if interview is None:
             failed = True
             continue
+        from engine import check_clauses
+
+        clause_problems = check_clauses(interview)
+        for problem in clause_problems:
+            print(problem, file=sys.stderr)
+        if clause_problems:
+            failed = True
+            continue
         print(f"{path}: ok")
         if needs:
             for block, names in interview.accord_needs().items():

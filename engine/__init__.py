@@ -12,6 +12,7 @@ This package imports no other project package and does no I/O beyond reading int
 """
 
 from engine.answers import visible_keys
+from engine.assembly import AgreementSource, assemble, check_clauses
 from engine.errors import InterviewError, LoadError, Problem
 from engine.interview import Interview
 from engine.loader import load, load_string
@@ -20,6 +21,9 @@ from engine.screen import Button, Choice, Done, Field, FieldError, ReviewItem, S
 from engine.state import State
 
 __all__ = [
+    "AgreementSource",
+    "assemble",
+    "check_clauses",
     "Button",
     "Choice",
     "Done",

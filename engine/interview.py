@@ -53,6 +53,21 @@ class Interview:
     modules: dict[str, Any] = field(default_factory=dict)  # safe stand-ins for `imports:`
     signing_vars: set[str] = field(default_factory=set)  # set by parties' `fields:` while signing
 
+    def defined_names(self) -> set[str]:
+        """Every root name the interview can give a value to, plus what the sandbox provides."""
+        names = set(self.builtins) | {"url_args", "x", "i", "j", "k", "l", "m", "n"}
+        for var in list(self.providers) + [v for table in self.generic_providers.values() for v in table]:
+            names.add(var.split(".", 1)[0].split("[", 1)[0])
+        names.update(v.split(".", 1)[0].split("[", 1)[0] for v in self.signing_vars)
+        return names
+
+    def languages_used(self) -> list[str]:
+        """The languages the interview speaks: `metadata: languages`, else those of its blocks."""
+        if self.languages:
+            return list(self.languages)
+        found = sorted(b.language for b in self.blocks if b.language != "*") or ["en"]
+        return list(dict.fromkeys(found))
+
     def accord_needs(self) -> dict[str, list[str]]:
         """The variables each Accord block reads: what must be answered before signing."""
         return {block: [n for n in names if n not in self.builtins]
