@@ -7,6 +7,7 @@ exit code, never a traceback: authors run this on half-written interviews all da
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import random
 import sys
 from collections.abc import Sequence
@@ -46,6 +47,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --auto: write the final answers as JSON",
     )
     run.add_argument("--max-steps", type=int, default=500, help="with --auto: give up after this many screens")
+
+    asm = sub.add_parser("assemble", help="assemble the agreement saved answers produce (Markdown for now)")
+    asm.add_argument("file", metavar="INTERVIEW")
+    asm.add_argument("--answers", type=Path, required=True, metavar="ANSWERS.json",
+                     help="answers as written by `accord run --auto --answers-out`")
+    asm.add_argument("--out", type=Path, default=None, metavar="AGREEMENT.md", help="write here instead of stdout")
+    asm.add_argument("--lang", choices=("en", "vi"), default="en", help="session language (default: en)")
+    asm.add_argument("--date", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                     help="agreement date (default: the agreement block's date)")
     return parser
 
 
@@ -115,6 +125,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_assemble(args: argparse.Namespace) -> int:
+    from accord import assemble
+
+    interview = load(args.file, args.lang)
+    if interview is None:
+        return 1
+    return assemble.run(interview, args.answers, args.lang, args.date, args.out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `accord` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -129,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return cmd_check(args.files, args.needs)
+        if args.command == "assemble":
+            return cmd_assemble(args)
         return cmd_run(args)
     except KeyboardInterrupt:
         print("\naccord: " + _("interrupted"), file=sys.stderr)
