@@ -16,12 +16,12 @@ from engine import varpath
 from engine.blocks import Block, FieldSpec
 from engine.errors import InterviewError
 from engine.functions import CONTEXT, ValidationFailure
-from engine.groups import DADict, DAList
+from engine.groups import GATHERING, DADict, DAList
 from engine.interview import Interview
-from engine.objects import DAObject, UndefinedAttribute, UndefinedItem
+from engine.objects import DAObject, UndefinedAttribute, UndefinedItem, adopt
 from engine.sandbox import Compiled, SandboxError
 from engine.screen import Screen
-from engine.state import State
+from engine.state import SCRATCH, State
 from engine.templates import Text, UndefinedName
 
 LOOP_LIMIT = 500
@@ -151,14 +151,25 @@ class Context:
             raise ScreenReady(screen)
 
     def guarded(self, fn: Any, *args: Any, where: Block | None = None) -> Any:
-        """Run `fn`, seeking any variable it finds undefined, until it completes."""
+        """Run `fn`, seeking any variable it finds undefined, until it completes. A group whose
+        gathering stopped to ask stays in gathering mode while that variable is sought (its text
+        may print the group), and leaves it before `fn` runs again (docassemble resets it then)."""
+        names = GATHERING.names
+        gathering = frozenset(names)
         for _ in range(LOOP_LIMIT):
+            if names and names != gathering:
+                names.intersection_update(gathering)
             try:
                 return fn(*args)
             except (NameError, UndefinedAttribute, UndefinedItem) as exc:
                 name = missing_name(exc)
                 if name is None or name in ("__builtins__",):
                     raise self.error(f"{exc}", where) from exc
+                if name[:1] in (".", "["):  # an attribute of an object made in code, not yet named
+                    if self.adopt_names():
+                        continue
+                    raise self.error(f"an object made in code has no variable name ({name[1:]} is not defined)",
+                                     where) from exc
                 STATS.discoveries += 1
                 self.need(name)
             except ValidationFailure:
@@ -170,6 +181,16 @@ class Context:
             except Exception as exc:  # noqa: BLE001 - firm code can raise anything; report it
                 raise self.error(f"{type(exc).__name__}: {exc}", where) from exc
         raise self.error("the interview keeps asking for the same thing (loop limit)", where)
+
+    def adopt_names(self) -> bool:
+        """Name the objects code stored in top-level variables (`gate = DAObject()` -> `gate`)."""
+        renamed = False
+        for key, value in list(self.ns.items()):
+            if isinstance(value, DAObject) and value.instanceName[:1] in ("", ".", "[") \
+                    and key not in SCRATCH and not key.startswith("_"):
+                adopt(value, key)
+                renamed = True
+        return renamed
 
     def error(self, message: str, block: Block | None) -> InterviewError:
         if block is None:

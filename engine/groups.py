@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from engine.objects import DAObject, Individual, UndefinedItem, _item_name, make
+from engine.objects import DAObject, Individual, UndefinedItem, _item_name, adopt, make
 
 
 # Lists being gathered right now (docassemble's "gathering mode"): while the planner asks
@@ -60,7 +60,20 @@ class DAGroup(DAObject):
                 object.__setattr__(self, key, default)
         super().init(**kwargs)
 
-    def gather(self, **kwargs: Any) -> bool:
+    def gather(self, number: Any = None, minimum: Any = None, **kwargs: Any) -> bool:
+        """docassemble's gathering mode: while a group gathers, printing it (say in the text of
+        a question that the gathering asks, however indirectly) shows the items so far instead
+        of gathering it again."""
+        if self.__dict__.get("gathered"):
+            return True
+        # Like docassemble, the mode stays on when gathering stops to ask something (the
+        # planner seeks it next, then gathers again); the planner clears it for every plan.
+        GATHERING.names.add(self.instanceName)
+        result = self._gather(number, minimum)
+        GATHERING.names.discard(self.instanceName)
+        return result
+
+    def _gather(self, number: Any, minimum: Any) -> bool:
         raise NotImplementedError
 
     def _complete(self, item: Any) -> None:
@@ -128,40 +141,48 @@ class DAList(DAGroup):
         if not self.complete_attribute and self.object_type is not None and isinstance(item, Individual):
             item.name.first  # noqa: B018 - an Individual is complete once named; reading it asks for it
 
-    def gather(self, **kwargs: Any) -> bool:
-        """Ask for items until `there_is_another` is False. Every step is kept in attributes
-        (`adding` is the index being filled), so a session can stop and resume mid-list."""
+    def _fill(self, index: int) -> None:
+        if index >= len(self.elements):
+            self._new_item(index)
+        self._complete(self.elements[index])
+
+    def _gather(self, number: Any, minimum: Any) -> bool:
+        """docassemble's gathering: `number` items (or `target_number` with `ask_number`), else at
+        least `minimum` (or `minimum_number`; without one, `there_are_any` decides 0 or 1), then more
+        while `there_is_another`. Every step is kept in attributes (`adding` is the index being
+        filled), so a session can stop and resume mid-list. Only an `auto_gather` list marks
+        itself `gathered`; otherwise the caller does (`x.gathered = x.gather(number=3)`)."""
         if self.__dict__.get("gathered"):
             return True
-        if self.ask_number:
-            while len(self.elements) < int(self.target_number):
-                self._new_item(len(self.elements))
-            for item in self.elements:
-                self._complete(item)
-            self.gathered = True
-            return True
-        if not self.elements and self.adding is False:
-            if not self.there_are_any:
-                self.gathered = True
-                return True
-            self.adding = 0
-        for item in self.elements:
+        if number is None and self.ask_number:
+            number = 0 if self.__dict__.get("there_are_any") is False else int(self.target_number)
+        if minimum is None:
+            minimum = self.__dict__.get("minimum_number")
+        if number is None and not minimum and not self.elements and self.adding is False:
+            minimum = 1 if self.there_are_any else 0
+        for item in list(self.elements):
             self._complete(item)
-        while True:
-            if self.adding is not False:
-                index = int(self.adding)
-                if index >= len(self.elements):
-                    self._new_item(index)
-                self._complete(self.elements[index])
-                self.adding = False
-                continue
-            if self.there_is_another:
-                self.__dict__.pop("there_is_another", None)
-                self.adding = len(self.elements)
-                continue
-            break
+        if minimum:
+            while len(self.elements) < int(minimum):
+                self._fill(len(self.elements))
+        if number is not None:
+            while len(self.elements) < int(number):
+                self._fill(len(self.elements))
+        elif minimum != 0:
+            while True:
+                if self.adding is not False:
+                    self._fill(int(self.adding))
+                    self.adding = False
+                    continue
+                if self.there_is_another:
+                    self.__dict__.pop("there_is_another", None)
+                    self.adding = len(self.elements)
+                    continue
+                break
         self.__dict__.pop("there_is_another", None)
-        self.gathered = True
+        self.adding = False
+        if self.auto_gather:
+            self.gathered = True
         return True
 
     def __iter__(self) -> Iterator[Any]:
@@ -180,6 +201,7 @@ class DAList(DAGroup):
         raise UndefinedItem(f"{self.instanceName}[{index}]")
 
     def __setitem__(self, index: int, value: Any) -> None:
+        adopt(value, f"{self.instanceName}[{index if index >= 0 else index + len(self.elements)}]")
         if index == len(self.elements):
             self.elements.append(value)
         else:
@@ -190,10 +212,20 @@ class DAList(DAGroup):
         return item in self.elements
 
     def append(self, *items: Any) -> None:
-        self.elements.extend(items)
+        for item in items:
+            adopt(item, f"{self.instanceName}[{len(self.elements)}]")
+            self.elements.append(item)
+
+    def extend(self, items: Any) -> None:
+        self.append(*items)
 
     def appendObject(self, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
-        return self._new_item(len(self.elements))
+        """Append a new object: of the class given (`appendObject(Person)`), else `object_type`
+        (else `DAObject`); keyword arguments become its attributes."""
+        cls = args[0] if args else (self.object_type if self.object_type is not None else DAObject)
+        item = make(cls, f"{self.instanceName}[{len(self.elements)}]", **kwargs)
+        self.elements.append(item)
+        return item
 
     def add_action(self, label: str | None = None, **kwargs: Any) -> str:
         """A link that adds an item; front ends turn `#add:` links into the add screen."""
@@ -236,33 +268,48 @@ class DADict(DAGroup):
         return {}
 
 
-    def gather(self, **kwargs: Any) -> bool:
+    def _add_entry(self) -> None:
+        """The entry being added: its key (`new_item_name`), then its value, taken from
+        `new_item_value` when the same screen asked it, else asked as `dict[key]`."""
+        key = self.new_item_name
+        if key not in self.elements:
+            if "new_item_value" in self.__dict__:
+                self[key] = self.__dict__.pop("new_item_value")
+            elif self.object_type is not None:
+                self.elements[key] = make(self.object_type, _item_name(self.instanceName, key))
+        self[key]  # noqa: B018 - asks for the value
+        self._complete(self.elements[key])
+        self.adding = False
+        self.__dict__.pop("new_item_name", None)
+
+    def _gather(self, number: Any, minimum: Any) -> bool:
+        """Like `DAList._gather`: `number` entries (or `target_number` with `ask_number`), else at
+        least `minimum` (`minimum_number`; without one, `there_are_any` decides), then more while
+        `there_is_another`."""
         if self.__dict__.get("gathered"):
             return True
-        if not self.elements and self.adding is False:
-            if not self.there_are_any:
-                self.gathered = True
-                return True
+        if number is None and self.ask_number:
+            number = 0 if self.__dict__.get("there_are_any") is False else int(self.target_number)
+        if minimum is None:
+            minimum = self.__dict__.get("minimum_number")
+        if number is None and not minimum and not self.elements and self.adding is False:
+            minimum = 1 if self.there_are_any else 0
+        if self.adding is not False:
+            self._add_entry()
+        for item in list(self.elements.values()):
+            self._complete(item)
+        wanted = max(int(minimum or 0), int(number or 0))
+        while len(self.elements) < wanted:
             self.adding = True
-        while True:
-            if self.adding is not False:
-                key = self.new_item_name
-                if self.object_type is not None and key not in self.elements:
-                    self.elements[key] = make(self.object_type, _item_name(self.instanceName, key))
-                self[key]  # noqa: B018 - asks for the value
-                self._complete(self.elements[key])
-                self.adding = False
-                self.__dict__.pop("new_item_name", None)
-                continue
-            for item in self.elements.values():
-                self._complete(item)
-            if self.there_is_another:
+            self._add_entry()
+        if number is None and minimum != 0:
+            while self.there_is_another:
                 self.__dict__.pop("there_is_another", None)
                 self.adding = True
-                continue
-            break
+                self._add_entry()
         self.__dict__.pop("there_is_another", None)
-        self.gathered = True
+        if self.auto_gather:
+            self.gathered = True
         return True
 
     def __getitem__(self, key: Any) -> Any:
@@ -275,6 +322,7 @@ class DADict(DAGroup):
         raise UndefinedItem(_item_name(self.instanceName, key))
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        adopt(value, _item_name(self.instanceName, key))
         self.elements[key] = value
 
     def __delitem__(self, key: Any) -> None:
@@ -311,19 +359,42 @@ class DADict(DAGroup):
         self._trigger()
         return _plain_list(f"{self.instanceName}.false_values()", [k for k, v in self.elements.items() if v is False])
 
-    def all_true(self) -> bool:
+    def _checked(self, keys: tuple[Any, ...], want: bool, every: bool, exclusive: bool) -> bool:
+        """docassemble's all_true/all_false/any_true/any_false: over every key, or only the keys
+        given; `exclusive=True` also requires every other key to have the opposite value."""
         self._trigger()
-        return all(v is True for v in self.elements.values())
+        named = set(_flatten(keys))
+        if not named:
+            test = all if every else any
+            return test((v is True) is want for v in self.elements.values())
+        inside = [(v is True) is want for k, v in self.elements.items() if k in named]
+        ok = all(inside) if every else any(inside)
+        if ok and exclusive:
+            ok = all((v is True) is not want for k, v in self.elements.items() if k not in named)
+        return ok
 
-    def all_false(self) -> bool:
-        self._trigger()
-        return all(v is False for v in self.elements.values())
+    def all_true(self, *keys: Any, exclusive: bool = False) -> bool:
+        return self._checked(keys, True, True, exclusive)
 
-    def any_true(self) -> bool:
-        return not self.all_false()
+    def all_false(self, *keys: Any, exclusive: bool = False) -> bool:
+        return self._checked(keys, False, True, exclusive)
 
-    def any_false(self) -> bool:
-        return not self.all_true()
+    def any_true(self, *keys: Any, exclusive: bool = False) -> bool:
+        return self._checked(keys, True, False, exclusive)
+
+    def any_false(self, *keys: Any, exclusive: bool = False) -> bool:
+        return self._checked(keys, False, False, exclusive)
+
+    def iteritems(self) -> list[tuple[Any, Any]]:
+        return self.items()
+
+    def new(self, *keys: Any) -> None:
+        """Create an entry for each key (lists are flattened): a new `object_type` object (a
+        `DAObject` without one), unless the key is there already."""
+        cls = self.object_type if self.object_type is not None else DAObject
+        for key in _flatten(keys):
+            if key not in self.elements:
+                self.elements[key] = make(cls, _item_name(self.instanceName, key))
 
 
 
@@ -339,6 +410,16 @@ class PartyList(DAList):
     def init(self, **kwargs: Any) -> None:
         kwargs.setdefault("object_type", Individual)
         super().init(**kwargs)
+
+
+def _flatten(values: Any) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if isinstance(v, list | tuple | set | DAList):
+            out += _flatten(v.elements if isinstance(v, DAList) else v)
+        else:
+            out.append(v)
+    return out
 
 
 def _plain_list(name: str, items: list[Any]) -> DAList:
@@ -372,3 +453,9 @@ class DASet(DAObject):
 
     def __contains__(self, item: Any) -> bool:
         return item in self.elements
+
+    def __str__(self) -> str:
+        """Like docassemble: the elements in sorted order as a comma-and list."""
+        from engine.functions import comma_and_list
+
+        return comma_and_list(*sorted(str(e) for e in self.elements))

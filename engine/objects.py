@@ -33,6 +33,38 @@ def _item_name(base: str, key: Any) -> str:
     return f"{base}[{key!r}]"
 
 
+def _unnamed(name: str) -> bool:
+    """An object made in code without a name (`DAObject()`), or a part of one (`.name`)."""
+    return name == "" or name[0] in ".["
+
+
+def adopt(value: Any, name: str) -> None:
+    """Give an object made in code (`park.gate = DAObject()`, `kids.append(Individual())`) the
+    name of the place it is stored, as docassemble does, with its parts (`park.gate.name`), so
+    that reading a missing attribute asks for `park.gate.color`. Named objects keep their name."""
+    if isinstance(value, DAObject) and _unnamed(value.instanceName) and not _unnamed(name):
+        _rename(value, value.instanceName, name, set())
+
+
+def _rename(obj: DAObject, old: str, new: str, seen: set[int]) -> None:
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    current = obj.instanceName
+    if current != old and not current.startswith((old + ".", old + "[")):
+        return
+    object.__setattr__(obj, "instanceName", new + current[len(old):])
+    parts: list[Any] = list(obj.__dict__.values())
+    elements = obj.__dict__.get("elements")
+    if isinstance(elements, dict):
+        parts += list(elements.values())
+    elif isinstance(elements, list | tuple | set):
+        parts += list(elements)
+    for part in parts:
+        if isinstance(part, DAObject):
+            _rename(part, old, new, seen)
+
+
 class DAObject:
     """Base object: attributes are answers; a missing one is a question to ask."""
 
@@ -54,6 +86,11 @@ class DAObject:
         if name.startswith("_"):
             raise AttributeError(name)
         raise UndefinedAttribute(f"{self.instanceName}.{name}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, DAObject) and name != "instanceName":
+            adopt(value, self.attr_name(name))
+        object.__setattr__(self, name, value)
 
     def attr_name(self, name: str) -> str:
         return f"{self.instanceName}.{name}"
@@ -99,7 +136,7 @@ class Factory:
         return Factory(self.cls, {**self.kwargs, **kwargs})
 
 
-def make(cls: Any, name: str, **kwargs: Any) -> DAObject:
+def make(cls: Any, name: str, /, **kwargs: Any) -> DAObject:
     if isinstance(cls, Factory):
         return cls(name, **kwargs)
     if isinstance(cls, type) and issubclass(cls, DAObject):
@@ -160,7 +197,7 @@ class Person(DAObject):
 
     def init(self, **kwargs: Any) -> None:
         if "name" not in kwargs:
-            self.initializeAttribute("name", DAObject)
+            self.initializeAttribute("name", Name)  # docassemble: a Person's name is a Name (`name.text`)
         if "address" not in kwargs:
             self.initializeAttribute("address", Address)
         super().init(**kwargs)
@@ -211,14 +248,23 @@ class Name(DAObject):
     def full(self, **kwargs: Any) -> str:
         return str(self.text)
 
+    def firstlast(self) -> str:
+        return self.full()
+
+    def lastfirst(self) -> str:
+        return self.full()
+
     def __str__(self) -> str:
         return self.full()
 
 
 class Thing(DAObject):
     def init(self, **kwargs: Any) -> None:
+        text = kwargs.pop("name") if isinstance(kwargs.get("name"), str) else None
         if "name" not in kwargs:
             self.initializeAttribute("name", Name)
+        if text is not None:  # docassemble: `Thing(name='apple pie')` sets `name.text`
+            self.name.text = text
         super().init(**kwargs)
 
     def __str__(self) -> str:

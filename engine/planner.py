@@ -37,6 +37,7 @@ class _Run(ScreenBuilder):
     def plan(self) -> Screen | Done:
         for var in self.iv.reconsider_vars:
             varpath.delete(self.ns, var)
+        GATHERING.names.clear()
         try:
             result = self._plan()
             if isinstance(result, Done) or (result.is_end and not self.state.revisit):
@@ -47,6 +48,7 @@ class _Run(ScreenBuilder):
             return result
         finally:
             self.ns.pop("__builtins__", None)
+            GATHERING.names.clear()
 
     def ensure_accord(self) -> None:
         """Before the interview ends, ask whatever the agreement, its parties and the payment
@@ -80,6 +82,7 @@ class _Run(ScreenBuilder):
                 if screen is not None:
                     return screen
             for _ in range(LOOP_LIMIT):
+                GATHERING.names.clear()
                 try:
                     return self.walk()
                 except (NameError, UndefinedAttribute, UndefinedItem) as exc:
@@ -128,6 +131,8 @@ class _Run(ScreenBuilder):
         elif block.code is not None:
             self.ensure(block.code.eager)
             self.guarded(block.code.run, self.ns, where=block)
+        if block.code is not None and "(" in block.code.source:  # only a call can make a new object
+            self.adopt_names()
 
     def run_steps(self, steps: list[Any], block: Block) -> None:
         ns = self.ns
@@ -249,6 +254,12 @@ class _Run(ScreenBuilder):
         """Non-question providers: objects, templates, tables, data, documents."""
         if block.kind == "objects":
             for name, cls_expr in block.objects:
+                if "[" in name:  # `kids[i].pet`: only for the index being sought, named concretely
+                    root, steps = varpath.parse(name)
+                    if any(kind == "item_var" and key not in self.ns for kind, key in steps):
+                        continue
+                    name = varpath.render(root, tuple(
+                        ("item", self.ns[key]) if kind == "item_var" else (kind, key) for kind, key in steps))
                 if varpath.is_defined(self.ns, name):
                     continue
                 cls = self.eval(cls_expr, block)

@@ -329,7 +329,12 @@ class QuestionCompiler:
 
     def fields(self, data: Any, line: int, file: str) -> list[FieldSpec]:
         if isinstance(data, dict):
-            data = [{k: v} for k, v in data.items()]
+            # docassemble reads a mapping as one field (`fields: {no label: v, datatype: ...}`);
+            # a mapping of plain `Label: variable` pairs is read leniently as one field each
+            if any(k in _FIELD_MODIFIERS for k in data):
+                data = [data]
+            else:
+                data = [{k: v} for k, v in data.items()]
         if not isinstance(data, list):
             self.problem(line, "fields must be a list", file)
             return []

@@ -7,6 +7,7 @@ are produced for planning: a block written for `kids[i].name` answers `kids[2].n
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from functools import lru_cache
 from typing import Any
@@ -184,16 +185,22 @@ _INDEX = re.compile(r"\[([^\]]+)\]")
 
 def generalise(name: str) -> list[tuple[str, dict[str, Any]]]:
     """The iterator spellings of a concrete name, with the bindings each implies.
-    `a[0].b[2]` -> [("a[i].b[j]", {i:0, j:2}), ("a[0].b[i]"...)] most specific first."""
+    `a[0].b[2]` -> [("a[i].b[2]", {i:0}), ("a[0].b[i]", {i:2}), ("a[i].b[j]", {i:0, j:2})]:
+    most specific first."""
     root, steps = parse(name)
     indices = [n for n, (kind, _) in enumerate(steps) if kind == "item"]
     if not indices:
         return []
+    # docassemble tries fewer iterators first: `veggies['a'][1]` -> `veggies[i][1]`,
+    # `veggies['a'][i]`, then `veggies[i][j]`; iterators are named in order of position.
+    indices = indices[: len(ITERATORS)]
     out: list[tuple[str, dict[str, Any]]] = []
-    new_steps = list(steps)
-    bindings: dict[str, Any] = {}
-    for it, pos in zip(ITERATORS, indices):
-        bindings[it] = steps[pos][1]
-        new_steps[pos] = ("item_var", it)
-    out.append((render(root, tuple(new_steps)), dict(bindings)))
+    for size in range(1, len(indices) + 1):
+        for chosen in itertools.combinations(indices, size):
+            new_steps = list(steps)
+            bindings: dict[str, Any] = {}
+            for it, pos in zip(ITERATORS, chosen):
+                bindings[it] = steps[pos][1]
+                new_steps[pos] = ("item_var", it)
+            out.append((render(root, tuple(new_steps)), bindings))
     return out
