@@ -275,6 +275,21 @@ def noun_singular(noun: str, count: Any = 1) -> str:
     return noun
 
 
+def title_case(text: Any) -> str:
+    """Capitalise each word, keeping small words lower case inside a title ("Terms of the Loan")."""
+    small = {"a", "an", "and", "as", "at", "but", "by", "for", "in", "of", "on", "or", "the", "to", "via"}
+    words = str(text).split()
+    return " ".join(w if (n and w.lower() in small) else w[:1].upper() + w[1:] for n, w in enumerate(words))
+
+
+def period_list() -> list[list[Any]]:
+    """docassemble's choices for "how often": [[times per year, label], ...]."""
+    if CONTEXT.language == "vi":
+        return [[12, "Mỗi tháng"], [1, "Mỗi năm"], [52, "Mỗi tuần"], [24, "Hai lần mỗi tháng"],
+                [26, "Hai tuần một lần"]]
+    return [[12, "Per Month"], [1, "Per Year"], [52, "Per Week"], [24, "Twice Per Month"], [26, "Every Two Weeks"]]
+
+
 def indefinite_article(noun: str) -> str:
     return ("an " if str(noun)[:1].lower() in "aeiou" else "a ") + str(noun)
 

@@ -215,6 +215,11 @@ class Individual(Person):
     def familiar(self) -> str:
         return str(self.name.familiar())
 
+    def salutation(self, **kwargs: Any) -> str:
+        """Mr., Ms. or Mx. from `gender` ("male"/"female"/other), as docassemble's Individual does."""
+        gender = str(self.__dict__.get("gender", "")).lower()
+        return {"male": "Mr.", "female": "Ms."}.get(gender, "Mx.")
+
     def possessive(self, target: str) -> str:
         return f"{self.name.full()}'s {target}"
 

@@ -30,6 +30,14 @@ from engine.state import State
 __all__ = ["apply", "go_back", "plan", "revisit"]
 
 
+class CircularDependency(InterviewError):
+    """Defining `var` needed `var` itself. The candidate that did so is skipped for the next one."""
+
+    def __init__(self, var: str, message: str) -> None:
+        super().__init__(message)
+        self.var = var
+
+
 class _Run(ScreenBuilder):
     """One planning step over one session: built per call, so it holds no state of its own
     beyond the walk in progress."""
@@ -190,7 +198,7 @@ class _Run(ScreenBuilder):
         """Define `var`: run the code that computes it, or return the screen that asks it."""
         if var in self.seeking:
             chain = " -> ".join([*self.seeking, var])
-            raise InterviewError(f"circular dependency: {chain}")
+            raise CircularDependency(var, f"circular dependency: {chain}")
         if len(self.seeking) > DEPTH_LIMIT:
             raise InterviewError(f"dependencies nest too deeply while seeking {var}")
         self.seeking.append(var)
@@ -211,6 +219,7 @@ class _Run(ScreenBuilder):
             if root != var and root not in self.ns:
                 return self.seek(root)
             raise InterviewError(f"there is no question or code that defines {var}")
+        circular: CircularDependency | None = None
         for block, bindings in candidates:
             saved = self.bind(bindings)
             try:
@@ -232,8 +241,14 @@ class _Run(ScreenBuilder):
                     self.define(block)
                 if varpath.is_defined(self.ns, var):
                     return None
+            except CircularDependency as exc:
+                if exc.var != var:
+                    raise
+                circular = exc  # docassemble's rule: a block that needs what it defines is skipped
             finally:
                 self.unbind(saved)
+        if circular is not None:
+            raise circular
         raise InterviewError(f"no block defined {var} (every candidate was skipped or did not set it)")
 
     def containers(self, var: str) -> set[str]:

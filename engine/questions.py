@@ -318,6 +318,9 @@ class QuestionCompiler:
                     if isinstance(value, dict) and "code" in value:
                         spec.code = self.code(value["code"], item_line + 1, file)
                         spec.value = str(label)
+                    elif isinstance(value, dict) and "question" in value:
+                        self.problem(item_line, "a choice that is itself a question (an embedded block) is not "
+                                     "supported; give it a value and write the follow-up as its own question", file)
                     elif special and isinstance(value, str) and value in _SPECIAL_BUTTONS:
                         spec.action = value
                     elif special and isinstance(value, str) and value.startswith(("http://", "https://")):

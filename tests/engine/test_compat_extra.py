@@ -386,3 +386,21 @@ question: Things are ${ things }
     assert answer(iv, st, {}, button=0).question == "Thing 1?"
     assert answer(iv, st, {"things[1]": "b"}).question == "Besides a and b, more?"
     assert answer(iv, st, {}, button=1).question == "Things are a and b"
+
+
+def test_title_case_salutation_and_period_list() -> None:
+    iv = engine.load_string(
+        "objects:\n  - client: Individual\n---\ncode: |\n  client.gender = 'female'\n  client.name.first = 'An'\n---\n"
+        "mandatory: True\nquestion: ${ title_case('terms of the loan') }, ${ client.salutation() } "
+        "${ client.name.first }, ${ period_list()[0][1] }\n"
+    )
+    screen = engine.plan(iv, iv.start())
+    assert isinstance(screen, engine.Screen)
+    assert screen.question == "Terms of the Loan, Ms. An, Per Month"
+
+
+def test_a_choice_that_is_a_question_is_refused_at_load() -> None:
+    import pytest
+
+    with pytest.raises(engine.LoadError, match="a choice that is itself a question"):
+        engine.load_string("question: C?\nfield: c\nbuttons:\n  - Red:\n      question: Which?\n      field: c\n")

@@ -639,3 +639,36 @@ question: Born ${ format_date(born) }
     assert isinstance(bad, ValidationErrors) and bad.messages == ["Your date of birth cannot be in the future."]
     end = answer(iv, st, {"born": "15/01/1990"})
     assert end.progress == 100 and end.question == "Born 15 tháng 1 năm 1990"
+
+
+def test_a_block_that_needs_what_it_defines_is_skipped_for_the_next() -> None:
+    iv = engine.load_string(
+        """
+mandatory: True
+question: Total ${ total }
+---
+code: |
+  total = base + 1
+---
+code: |
+  total = total + 1
+---
+question: Base?
+fields:
+  - Base: base
+    datatype: integer
+"""
+    )
+    st = iv.start()
+    assert walk_to(iv, st).question == "Base?"
+    assert answer(iv, st, {"base": "4"}).question == "Total 5"
+
+
+def test_a_real_cycle_is_still_reported() -> None:
+    iv = engine.load_string("mandatory: True\nquestion: ${ a }\n---\ncode: |\n  a = b\n---\ncode: |\n  b = a\n")
+    try:
+        engine.plan(iv, iv.start())
+    except engine.InterviewError as exc:
+        assert "circular dependency: a -> b -> a" in str(exc)
+    else:
+        raise AssertionError("expected a circular dependency")
