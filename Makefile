@@ -45,6 +45,7 @@ run: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/assembly.py
 
 # The runner's own strings: re-extract the template from the code, then merge it into every
 # catalog (accord/locale/<lang>/LC_MESSAGES/accord.po); translate what comes out empty or fuzzy.

@@ -48,11 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--max-steps", type=int, default=500, help="with --auto: give up after this many screens")
 
-    asm = sub.add_parser("assemble", help="assemble the agreement saved answers produce (Markdown for now)")
+    asm = sub.add_parser("assemble", help="assemble the agreement saved answers produce (Markdown, or PDF)")
     asm.add_argument("file", metavar="INTERVIEW")
     asm.add_argument("--answers", type=Path, required=True, metavar="ANSWERS.json",
                      help="answers as written by `accord run --auto --answers-out`")
-    asm.add_argument("--out", type=Path, default=None, metavar="AGREEMENT.md", help="write here instead of stdout")
+    asm.add_argument("--out", type=Path, default=None, metavar="AGREEMENT.md|.pdf",
+                     help="write here instead of stdout; a .pdf path renders the PDF and prints its SHA-256")
     asm.add_argument("--lang", choices=("en", "vi"), default="en", help="session language (default: en)")
     asm.add_argument("--date", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
                      help="agreement date (default: the agreement block's date)")

@@ -1,0 +1,104 @@
+"""Agreement rendering speed: the shipped loan agreement (VN-HN, Vietnamese, with its repayment
+schedule) rendered to PDF/A-2b with its signature fields.
+
+Prints one `name: value unit` line per result:
+- warm median: 10 renders in this process with the reused (cached) Typst compiler, each with a
+  different applicant name so Typst cannot reuse a previous layout;
+- cold median: 3 fresh `python -c` processes that each import, load the interview, assemble the
+  agreement from saved answers and render it once (wall clock of the whole process).
+
+    python bench/assembly.py
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import engine  # noqa: E402
+from accord.assemble import extras  # noqa: E402
+from accord.autoanswer import answers_for  # noqa: E402
+from documents import render_pdf, template_path  # noqa: E402
+
+LOAN = ROOT / "interviews" / "loan_application.yml"
+DAY = dt.date(2026, 8, 1)
+STAMP = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
+
+COLD = """
+import datetime as dt, json, sys
+sys.path.insert(0, {root!r})
+import engine
+from accord.assemble import extras
+from documents import render_pdf, template_path
+iv = engine.load({loan!r})
+state = engine.State.from_json({{"answers": json.load(open({answers!r}, encoding="utf-8")), "lang": "vi"}})
+source = engine.assemble(iv, state, day=dt.date(2026, 8, 1))
+render_pdf(source, template_path(iv.path, source.template), extra=extras(state, source),
+           timestamp=dt.datetime(2026, 8, 1, tzinfo=dt.UTC))
+"""
+
+
+def finished_answers() -> dict[str, object]:
+    """Answers of a generated session that makes a loan agreement, set to Hanoi and Vietnamese."""
+    iv = engine.load(LOAN)
+    for seed in range(60):
+        rng = random.Random(seed)
+        state = iv.start("vi")
+        for _ in range(100):
+            step = engine.plan(iv, state)
+            if isinstance(step, engine.Done) or step.is_end:
+                break
+            for attempt in range(30):
+                values, button = answers_for(step, rng, attempt=attempt)
+                if not isinstance(engine.apply(iv, state, step, values, button), engine.ValidationErrors):
+                    break
+        try:
+            engine.assemble(iv, state)
+        except engine.InterviewError:
+            continue
+        answers = dict(state.to_json()["answers"])
+        answers.update({"applicant_region": "VN-HN", "language_of_agreement": "vi"})
+        return answers
+    raise SystemExit("no generated session produced an agreement")
+
+
+def main() -> None:
+    answers = finished_answers()
+    iv = engine.load(LOAN)
+    template = template_path(LOAN, iv.accord.agreement.template if iv.accord.agreement else "")
+    warm: list[float] = []
+    for i in range(11):
+        state = engine.State.from_json({"answers": {**answers, "applicant_name": f"Nguyễn Thị Hương {i}"},
+                                        "lang": "vi"})
+        source = engine.assemble(iv, state, day=DAY)
+        extra = extras(state, source)
+        t0 = time.perf_counter()
+        render_pdf(source, template, extra=extra, timestamp=STAMP)
+        if i:  # the first render compiles the template and loads the fonts
+            warm.append(time.perf_counter() - t0)
+    print(f"warm median: {statistics.median(warm) * 1000:.0f} ms")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "answers.json"
+        path.write_text(json.dumps(answers, ensure_ascii=False, default=str), encoding="utf-8")
+        code = COLD.format(root=str(ROOT), loan=str(LOAN), answers=str(path))
+        cold: list[float] = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            cold.append(time.perf_counter() - t0)
+    print(f"cold median: {statistics.median(cold) * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
