@@ -16,6 +16,7 @@ from typing import Any
 from engine import clauses
 from engine.context import ScreenReady
 from engine.errors import InterviewError, Problem
+from engine.functions import CONTEXT
 from engine.interview import Interview
 from engine.state import State
 
@@ -90,6 +91,7 @@ def assemble(interview: Interview, state: State, day: dt.date | None = None,
         when = run.eval(agreement.date) if agreement.date is not None else (day or dt.date.today())
         when = day or (when.date() if isinstance(when, dt.datetime) else when)
         language = str(run.eval(agreement.language)) if agreement.language is not None else state.lang
+        CONTEXT.language = language  # amounts and dates format in the agreement's language, not the session's
         title = run.render(agreement.title).strip() if agreement.title is not None else interview.title
         chosen: list[AssembledClause] = []
         record: list[dict[str, Any]] = []

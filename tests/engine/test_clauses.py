@@ -161,3 +161,12 @@ def test_check_command_reports_clause_problems(project: Path, capsys: pytest.Cap
     clause(project / "clauses", "extra", "VN", "en", 1, "x")
     assert main(["check", str(project / "loan.yml")]) == 1
     assert "required clause extra has no default version in en" in capsys.readouterr().err
+
+
+def test_amounts_format_in_the_agreement_language_not_the_session_language(project: Path) -> None:
+    english = "  title: Loan for ${ name }\n  language: \"'en'\""
+    text = (project / "loan.yml").read_text(encoding="utf-8").replace("  title: Loan for ${ name }", english)
+    (project / "loan.yml").write_text(text, encoding="utf-8")
+    iv = engine.load(project / "loan.yml")
+    source = engine.assemble(iv, finished(iv, "US-CA", has_co=False, lang="vi"), day=dt.date(2026, 8, 1))
+    assert source.language == "en" and source.clauses[0].text == "[en] new fee $1,000.00"
