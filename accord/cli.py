@@ -52,8 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     asm.add_argument("file", metavar="INTERVIEW")
     asm.add_argument("--answers", type=Path, required=True, metavar="ANSWERS.json",
                      help="answers as written by `accord run --auto --answers-out`")
-    asm.add_argument("--out", type=Path, default=None, metavar="AGREEMENT.md|.pdf",
-                     help="write here instead of stdout; a .pdf path renders the PDF and prints its SHA-256")
+    asm.add_argument("--out", type=Path, default=None, metavar="AGREEMENT.md|.pdf|.docx",
+                     help="write here instead of stdout; a .pdf path renders the PDF and prints its SHA-256; "
+                          ".docx needs a Word template")
+    asm.add_argument("--template", type=Path, default=None, metavar="TEMPLATE.typ|.docx",
+                     help="render with this template instead of the interview's (a .docx template: .docx output, "
+                          "or .pdf through LibreOffice)")
+    asm.add_argument("--compare", type=Path, default=None, metavar="OTHER_ANSWERS.json",
+                     help="print the clause-by-clause changes from the --answers agreement to this one's")
     asm.add_argument("--lang", choices=("en", "vi"), default="en", help="session language (default: en)")
     asm.add_argument("--date", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
                      help="agreement date (default: the agreement block's date)")
@@ -132,7 +138,8 @@ def cmd_assemble(args: argparse.Namespace) -> int:
     interview = load(args.file, args.lang)
     if interview is None:
         return 1
-    return assemble.run(interview, args.answers, args.lang, args.date, args.out)
+    return assemble.run(interview, args.answers, args.lang, args.date, args.out, template=args.template,
+                        compare=args.compare)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

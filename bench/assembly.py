@@ -5,7 +5,11 @@ Prints one `name: value unit` line per result:
 - warm median: 10 renders in this process with the reused (cached) Typst compiler, each with a
   different applicant name so Typst cannot reuse a previous layout;
 - cold median: 3 fresh `python -c` processes that each import, load the interview, assemble the
-  agreement from saved answers and render it once (wall clock of the whole process).
+  agreement from saved answers and render it once (wall clock of the whole process);
+- docx warm median: 10 renders of the sample Word template (interviews/templates/loan_agreement.docx)
+  with docxtpl, same data;
+- docx to pdf median: 3 LibreOffice conversions of that .docx, only when LibreOffice is installed
+  (otherwise the line says it was skipped).
 
     python bench/assembly.py
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -28,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 import engine  # noqa: E402
 from accord.assemble import extras  # noqa: E402
 from accord.autoanswer import answers_for  # noqa: E402
-from documents import render_pdf, template_path  # noqa: E402
+from documents import docx_to_pdf, render_docx, render_pdf, template_path  # noqa: E402
+from documents.docx import LIBREOFFICE_PROGRAMS  # noqa: E402
 
 LOAN = ROOT / "interviews" / "loan_application.yml"
 DAY = dt.date(2026, 8, 1)
@@ -98,6 +104,29 @@ def main() -> None:
             subprocess.run([sys.executable, "-c", code], check=True)
             cold.append(time.perf_counter() - t0)
     print(f"cold median: {statistics.median(cold) * 1000:.0f} ms")
+
+    docx_template = ROOT / "interviews" / "templates" / "loan_agreement.docx"
+    timings: list[float] = []
+    rendered = b""
+    for i in range(11):
+        state = engine.State.from_json({"answers": {**answers, "applicant_name": f"Nguyễn Thị Hương {i}"},
+                                        "lang": "vi"})
+        source = engine.assemble(iv, state, day=DAY)
+        extra = extras(state, source)
+        t0 = time.perf_counter()
+        rendered = render_docx(source, docx_template, extra=extra)
+        if i:  # the first render imports docxtpl
+            timings.append(time.perf_counter() - t0)
+    print(f"docx warm median: {statistics.median(timings) * 1000:.0f} ms")
+    if not any(shutil.which(name) for name in LIBREOFFICE_PROGRAMS):
+        print("docx to pdf: skipped (LibreOffice not installed)")
+        return
+    converted: list[float] = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        docx_to_pdf(rendered)
+        converted.append(time.perf_counter() - t0)
+    print(f"docx to pdf median: {statistics.median(converted) * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -227,3 +227,27 @@ def test_missing_fonts_name_the_package(tmp_path: Path, monkeypatch: pytest.Monk
     source, _state = loan_source("en", "US-CA")
     with pytest.raises(RenderError, match="fonts-dejavu-core"):
         render_pdf(source, template_path(LOAN, source.template))
+
+
+ARTIFACTS = ROOT / "artifacts" / "agreements"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm not installed (Debian: poppler-utils)")
+@pytest.mark.parametrize(("lang", "region"), [("en", "US-CA"), ("vi", "VN-HN")])
+def test_page_images_for_ci(lang: str, region: str) -> None:
+    """Every page of the loan agreement as a PNG (60 dpi) in artifacts/agreements/, kept by CI for review."""
+    doc, _source = render_loan(lang, region)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    prefix = f"loan_agreement_{lang}_{region}"
+    for old in ARTIFACTS.glob(f"{prefix}-*.png"):
+        old.unlink()
+    pdf = ARTIFACTS / f"{prefix}.pdf"
+    pdf.write_bytes(doc.pdf)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(ARTIFACTS / prefix)], check=True,
+                   capture_output=True)
+    pages = sorted(ARTIFACTS.glob(f"{prefix}-*.png"))
+    assert len(pages) == doc.pages
+    for page in pages:
+        data = page.read_bytes()
+        assert len(data) > len(PNG) and data.startswith(PNG), page
