@@ -92,7 +92,13 @@ def flat(text: str) -> str:
 
 
 CASES = [("vi", "VN-HN", "Nguyễn Thị Hương", "Hà Nội", "Điều", "Trang", "Lịch trả nợ"),
-         ("en", "US-CA", "Jane Q. Public", "California", "Article", "Page", "Repayment schedule")]
+         ("en", "US-CA", "Jane Q. Public", "California", "Article", "Page", "Repayment schedule"),
+         ("vi", "VN-SG", "Trần Văn Bình", "Hồ Chí Minh", "Điều", "Trang", "Lịch trả nợ"),
+         ("en", "VN-SG", "Tran Van Binh", "Ho Chi Minh City", "Article", "Page", "Repayment schedule"),
+         ("vi", "VN", "Lê Thu Trang", "pháp luật Việt Nam", "Điều", "Trang", "Lịch trả nợ"),
+         ("en", "US-NY", "John Roe", "State of New York", "Article", "Page", "Repayment schedule"),
+         ("vi", "US-NY", "Phạm An", "bang New York", "Điều", "Trang", "Lịch trả nợ"),
+         ("en", "default", "Sam Doe", "the state where the Borrower lives", "Article", "Page", "Repayment schedule")]
 
 
 @pytest.mark.parametrize(("lang", "region", "name", "place", "article", "page", "schedule"), CASES)
