@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import random
 import shutil
 import statistics
 import subprocess
@@ -32,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import engine  # noqa: E402
 from accord.assemble import extras  # noqa: E402
-from accord.autoanswer import answers_for  # noqa: E402
+from accord.walk import agreement_session  # noqa: E402
 from documents import docx_to_pdf, render_docx, render_pdf, template_path  # noqa: E402
 from documents.docx import LIBREOFFICE_PROGRAMS  # noqa: E402
 
@@ -56,26 +55,10 @@ render_pdf(source, template_path(iv.path, source.template), extra=extras(state, 
 
 def finished_answers() -> dict[str, object]:
     """Answers of a generated session that makes a loan agreement, set to Hanoi and Vietnamese."""
-    iv = engine.load(LOAN)
-    for seed in range(60):
-        rng = random.Random(seed)
-        state = iv.start("vi")
-        for _ in range(100):
-            step = engine.plan(iv, state)
-            if isinstance(step, engine.Done) or step.is_end:
-                break
-            for attempt in range(30):
-                values, button = answers_for(step, rng, attempt=attempt)
-                if not isinstance(engine.apply(iv, state, step, values, button), engine.ValidationErrors):
-                    break
-        try:
-            engine.assemble(iv, state)
-        except engine.InterviewError:
-            continue
-        answers = dict(state.to_json()["answers"])
-        answers.update({"applicant_region": "VN-HN", "language_of_agreement": "vi"})
-        return answers
-    raise SystemExit("no generated session produced an agreement")
+    state = agreement_session(engine.load(LOAN), "vi")
+    answers = dict(state.to_json()["answers"])
+    answers.update({"applicant_region": "VN-HN", "language_of_agreement": "vi"})
+    return answers
 
 
 def main() -> None:

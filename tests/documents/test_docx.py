@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import random
 import shutil
 import subprocess
 import sys
@@ -18,8 +17,8 @@ import docx
 import pytest
 
 import engine
-from accord.autoanswer import answers_for
 from accord.cli import main
+from accord.walk import agreement_session
 from documents import RenderError, docx_to_pdf, render_docx
 from documents.make_sample_docx import build
 
@@ -35,24 +34,7 @@ NEEDS_LIBREOFFICE = pytest.mark.skipif(
 @cache
 def finished_answers() -> str:
     """Answers (JSON) of a generated loan session that makes an agreement."""
-    iv = engine.load(LOAN)
-    for seed in range(60):
-        rng = random.Random(seed)
-        state = iv.start("en")
-        for _ in range(100):
-            step = engine.plan(iv, state)
-            if isinstance(step, engine.Done) or step.is_end:
-                break
-            for attempt in range(30):
-                values, button = answers_for(step, rng, attempt=attempt)
-                if not isinstance(engine.apply(iv, state, step, values, button), engine.ValidationErrors):
-                    break
-        try:
-            engine.assemble(iv, state)
-        except engine.InterviewError:
-            continue
-        return json.dumps(state.to_json()["answers"], default=str)
-    raise AssertionError("no generated session produced an agreement")
+    return json.dumps(agreement_session(engine.load(LOAN), "en").to_json()["answers"], default=str)
 
 
 def answers(lang: str = "en", region: str = "US-CA", **extra: object) -> dict[str, object]:

@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import random
 import re
 import shutil
 import subprocess
@@ -20,8 +19,8 @@ from pathlib import Path
 import pytest
 
 import engine
-from accord.autoanswer import answers_for
 from accord.cli import main
+from accord.walk import agreement_session
 from documents import RenderedDocument, amortisation, render_pdf, schedule_table, template_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,23 +38,7 @@ pytestmark = pytest.mark.skipif(
 def finished(path: Path, lang: str) -> tuple[engine.Interview, str]:
     """A session walked to its end with generated answers that makes an agreement (saved as JSON)."""
     iv = engine.load(path)
-    for seed in range(60):
-        rng = random.Random(seed)
-        state = iv.start(lang)
-        for _ in range(100):
-            step = engine.plan(iv, state)
-            if isinstance(step, engine.Done) or step.is_end:
-                break
-            for attempt in range(30):
-                values, button = answers_for(step, rng, attempt=attempt)
-                if not isinstance(engine.apply(iv, state, step, values, button), engine.ValidationErrors):
-                    break
-        try:
-            engine.assemble(iv, state)
-        except engine.InterviewError:
-            continue
-        return iv, json.dumps(state.to_json(), default=str)
-    raise AssertionError("no generated session produced an agreement")
+    return iv, json.dumps(agreement_session(iv, lang).to_json(), default=str)
 
 
 def loan_source(lang: str, region: str, **answers: object) -> tuple[engine.AgreementSource, engine.State]:

@@ -6,15 +6,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import random
 from functools import cache
 from pathlib import Path
 
 import pytest
 
 import engine
-from accord.autoanswer import answers_for
 from accord.cli import main
+from accord.walk import agreement_session
 from documents import diff_agreements
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,23 +25,7 @@ DAY = dt.date(2026, 8, 1)
 def finished(lang: str) -> tuple[engine.Interview, str]:
     """A loan session walked to its end with generated answers that makes an agreement (as JSON)."""
     iv = engine.load(LOAN)
-    for seed in range(60):
-        rng = random.Random(seed)
-        state = iv.start(lang)
-        for _ in range(100):
-            step = engine.plan(iv, state)
-            if isinstance(step, engine.Done) or step.is_end:
-                break
-            for attempt in range(30):
-                values, button = answers_for(step, rng, attempt=attempt)
-                if not isinstance(engine.apply(iv, state, step, values, button), engine.ValidationErrors):
-                    break
-        try:
-            engine.assemble(iv, state)
-        except engine.InterviewError:
-            continue
-        return iv, json.dumps(state.to_json(), default=str)
-    raise AssertionError("no generated session produced an agreement")
+    return iv, json.dumps(agreement_session(iv, lang).to_json(), default=str)
 
 
 def assembled(lang: str, region: str, day: dt.date = DAY, **answers: object) -> engine.AgreementSource:

@@ -6,23 +6,10 @@ engine once got wrong.
 
 from __future__ import annotations
 
-from typing import Any
+from engine_steps import answer, walk_to
 
 import engine
-from engine import Screen, ValidationErrors
-
-
-def walk_to(iv: engine.Interview, state: engine.State) -> Screen:
-    step = engine.plan(iv, state)
-    assert isinstance(step, Screen), step
-    return step
-
-
-def answer(iv: engine.Interview, state: engine.State, values: dict[str, Any], button: int | None = None) -> Screen:
-    screen = walk_to(iv, state)
-    result = engine.apply(iv, state, screen, values, button)
-    assert not isinstance(result, ValidationErrors), result
-    return walk_to(iv, state)
+from engine import Screen
 
 
 def keys(screen: Screen) -> list[str | None]:

@@ -5,14 +5,13 @@ filled."""
 from __future__ import annotations
 
 import datetime as dt
-import random
 from functools import cache
 from pathlib import Path
 
 import pytest
 
 import engine
-from accord.autoanswer import answers_for
+from accord.walk import agreement_session
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {"loan": ("loan_application.yml", "applicant_region"), "lease": ("residential_lease.yml", "property_region")}
@@ -22,23 +21,7 @@ SHIPPED = {"loan": ("loan_application.yml", "applicant_region"), "lease": ("resi
 def finished(kind: str, lang: str) -> tuple[engine.Interview, dict[str, object]]:
     """A session walked to its end with generated answers, that makes an agreement."""
     iv = engine.load(ROOT / "interviews" / SHIPPED[kind][0])
-    for seed in range(60):
-        rng = random.Random(seed)
-        state = iv.start(lang)
-        for _ in range(100):
-            step = engine.plan(iv, state)
-            if isinstance(step, engine.Done) or step.is_end:
-                break
-            for attempt in range(30):
-                values, button = answers_for(step, rng, attempt=attempt)
-                if not isinstance(engine.apply(iv, state, step, values, button), engine.ValidationErrors):
-                    break
-        try:
-            engine.assemble(iv, state)
-        except engine.InterviewError:
-            continue  # e.g. declined e-signing: no agreement
-        return iv, state.to_json()
-    raise AssertionError("no generated session produced an agreement")
+    return iv, agreement_session(iv, lang).to_json()
 
 
 def assembled(kind: str, lang: str, region: str, day: dt.date, **answers: object) -> engine.AgreementSource:
