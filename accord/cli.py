@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     asm.add_argument("--lang", choices=("en", "vi"), default="en", help="session language (default: en)")
     asm.add_argument("--date", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
                      help="agreement date (default: the agreement block's date)")
+    serve = sub.add_parser("serve", help="run the web server (migrates the database and seeds the demo firm first)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     return parser
 
 
@@ -158,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check(args.files, args.needs)
         if args.command == "assemble":
             return cmd_assemble(args)
+        if args.command == "serve":
+            from accord.serve import cmd_serve
+
+            return cmd_serve(args)
         return cmd_run(args)
     except KeyboardInterrupt:
         print("\naccord: " + _("interrupted"), file=sys.stderr)

@@ -72,7 +72,7 @@ def load(path: str | os.PathLike[str], *, cache: bool = True) -> Interview:
     iv = comp.finish()
     if comp.problems:
         raise LoadError(comp.problems)
-    iv.source_hash = _version(iv.sources)
+    iv.source_hash = _version(iv.sources, p.resolve().parent)
     if cache:
         _CACHE[key] = iv
         while len(_CACHE) > CACHE_SIZE:
@@ -84,8 +84,15 @@ CACHE_SIZE = 64
 _CACHE: OrderedDict[str, Interview] = OrderedDict()
 
 
-def _version(sources: dict[str, str]) -> str:
-    return content_hash("\n".join(f"{path} {digest}" for path, digest in sorted(sources.items())))
+def _version(sources: dict[str, str], base: Path) -> str:
+    """A hash over every source's content and its place relative to the interview, so the same
+    files give the same version wherever they are checked out."""
+    def relative(path: str) -> str:
+        try:
+            return Path(path).relative_to(base).as_posix()
+        except ValueError:
+            return Path(path).name
+    return content_hash("\n".join(f"{relative(path)} {digest}" for path, digest in sorted(sources.items())))
 
 
 def _unchanged(iv: Interview, main: str, raw: bytes) -> bool:

@@ -140,3 +140,13 @@ def test_compiled_interviews_are_reused_until_a_source_changes(tmp_path: Path) -
 )
 def test_undefined_block_references(text: str, message: str) -> None:
     assert message in problems(text)
+
+
+def test_the_version_does_not_depend_on_where_the_files_are(tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "lib.yml").write_text("question: Name?\nfields:\n  - Name: name\n")
+        main = "include:\n  - lib.yml\n---\nmandatory: True\nquestion: ${ name }\n"
+        (tmp_path / folder / "main.yml").write_text(main)
+    first, second = (engine.load(tmp_path / f / "main.yml") for f in ("a", "b"))
+    assert first.source_hash == second.source_hash

@@ -1,0 +1,63 @@
+"""`accord serve`: prepare the data directory and the database, then run the web app.
+
+On an empty data directory this creates it, creates and migrates the SQLite database and
+seeds the demo firm with the shipped interviews: zero configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session as DB
+
+from accord.settings import Settings
+
+log = logging.getLogger("accord.serve")
+
+DEMO_FIRM = ("demo", "Demo firm")
+
+
+def prepare(settings: Settings) -> Engine:
+    """Create the data dir, migrate the database, seed the demo firm; the engine to serve with."""
+    from store import migrate
+    from store.database import make_engine
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = make_engine(settings.database_url)
+    migrate.upgrade(db)
+    seed(db, settings.interviews_dir)
+    return db
+
+
+def seed(db: Engine, interviews_dir: Path) -> None:
+    """The demo firm and a version of every shipped interview (publishing is idempotent)."""
+    import engine
+    from store.sessions import ensure_firm, publish_interview
+
+    with DB(db) as session:
+        firm = ensure_firm(session, *DEMO_FIRM)
+        for path in sorted(interviews_dir.glob("*.yml")):
+            try:
+                version = publish_interview(session, firm, path.stem, path)
+            except engine.LoadError as exc:
+                log.error("interview not published: %s (%d problems)", path.name, len(exc.problems))
+                continue
+            log.info("interview published: %s version %s", path.stem, version.content_hash)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from web.app import configure_logging, create_app
+
+    configure_logging()
+    settings = Settings.from_env()
+    db = prepare(settings)
+    log.info("serving on http://%s:%d/", args.host, args.port)
+    # access_log off: our middleware logs each request (path only, with its request id).
+    uvicorn.run(create_app(db), host=args.host, port=args.port, log_config=None, access_log=False)
+    db.dispose()
+    return 0

@@ -1,0 +1,152 @@
+"""The Starlette application. For now: operations endpoints and a placeholder root page.
+
+The wizard, the chat and the JSON API land with the web interview issue (issue 3); nothing
+here pretends to be them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import secrets
+import time
+from typing import Any
+
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from store import migrate
+from store.database import check
+
+log = logging.getLogger("accord.web")
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id and `extra` fields.
+
+    Log only what is safe: methods, paths (never query strings or bodies), status codes,
+    durations, ids. Answers and other personal data never go to the logs."""
+
+    FIELDS = ("method", "path", "status", "duration_ms", "session")
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None) or request_id.get(),
+        }
+        for name in self.FIELDS:
+            if hasattr(record, name):
+                entry[name] = getattr(record, name)
+        if record.exc_info:
+            entry["error"] = record.exc_info[0].__name__ if record.exc_info[0] else "exception"
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _stamp_request_id(record: logging.LogRecord) -> bool:
+    """Records logged while a request is handled carry its id, whoever logs them."""
+    if not hasattr(record, "request_id"):
+        record.request_id = request_id.get()
+    return True
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """JSON lines on stderr for everything (uvicorn's and alembic's loggers included)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JSONFormatter())
+    handler.addFilter(_stamp_request_id)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Alembic announces its context on every /readyz probe; store.migrate logs what matters.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (a sane incoming `X-Request-ID`, else a new one), returns it in
+    the `X-Request-ID` header and logs one line per request: method, path, status, duration."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if 0 < len(incoming) <= 64 and incoming.replace("-", "").isalnum() else secrets.token_hex(8)
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode("latin-1"))]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "request_id": rid,
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),  # the path only: query strings may carry answers
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id.reset(token)
+
+
+ROOT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Accord</title></head>
+<body><main><h1>Accord</h1>
+<p>The server is running. The web interview (wizard and chat) lands with issue 3; until then, try an interview in
+the terminal with <code>accord run interviews/loan_application.yml</code>.</p></main></body></html>
+"""
+
+
+def create_app(db: Engine) -> Starlette:
+    """The application over an already created (and normally migrated) database engine."""
+
+    def root(request: Request) -> Response:
+        return HTMLResponse(ROOT_PAGE)
+
+    def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    def readyz(request: Request) -> Response:
+        reason = check(db)
+        if reason is None:
+            try:
+                current, head = migrate.current_revision(db), migrate.head()
+            except Exception as exc:  # a broken schema table is "not ready", not a crash
+                current, head = None, f"unknown ({type(exc).__name__})"
+            if current != head:
+                reason = f"migrations not current: database at {current or 'none'}, code at {head}"
+        if reason is not None:
+            log.warning("not ready", extra={"path": request.url.path})
+            return JSONResponse({"ready": False, "reason": reason}, status_code=503)
+        return JSONResponse({"ready": True})
+
+    app = Starlette(
+        routes=[Route("/", root), Route("/healthz", healthz), Route("/readyz", readyz)],
+    )
+    app.add_middleware(RequestIdMiddleware)
+    app.state.db = db
+    return app
