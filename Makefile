@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test lint typecheck unit run bench messages lock clean
+.PHONY: setup test lint typecheck unit run bench messages web-messages lock clean
 
 setup: $(STAMP)
 
@@ -54,6 +54,12 @@ messages: $(STAMP)
 	  --copyright-holder="Accord project" -c "Translators:" --sort-by-file \
 	  -o accord/locale/accord.pot accord/
 	$(BIN)/pybabel update -i accord/locale/accord.pot -d accord/locale -D accord
+
+# The web pages' own strings (web/*.py, web/templates/*.html) into web/locale/web.pot and every catalog.
+web-messages: $(STAMP)
+	$(BIN)/pybabel extract -F web/babel.cfg -k _t --project=Accord --copyright-holder="Accord project" \
+	  -c "Translators:" --sort-by-file -o web/locale/web.pot web/
+	$(BIN)/pybabel update -i web/locale/web.pot -d web/locale -D web
 
 # Hashes pin every artifact; no index/host/find-links lines so the lock works on any mirror.
 lock: $(BIN)/python

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import secrets
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -48,6 +50,21 @@ def seed(db: Engine, interviews_dir: Path) -> None:
             log.info("interview published: %s version %s", path.stem, version.content_hash)
 
 
+def secret_key(settings: Settings, env: dict[str, str] | None = None) -> str:
+    """`ACCORD_SECRET_KEY`, else the key kept in `<data dir>/secret_key` (created on first use,
+    readable by its owner only): it signs the session cookie and derives the CSRF tokens."""
+    value = (os.environ if env is None else env).get("ACCORD_SECRET_KEY", "")
+    if value:
+        return value
+    path = settings.data_dir / "secret_key"
+    if not path.is_file():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="utf-8").strip()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -58,6 +75,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     db = prepare(settings)
     log.info("serving on http://%s:%d/", args.host, args.port)
     # access_log off: our middleware logs each request (path only, with its request id).
-    uvicorn.run(create_app(db), host=args.host, port=args.port, log_config=None, access_log=False)
+    uvicorn.run(create_app(db, secret_key(settings)), host=args.host, port=args.port, log_config=None, access_log=False)
     db.dispose()
     return 0

@@ -1,7 +1,5 @@
-"""The Starlette application. For now: operations endpoints and a placeholder root page.
-
-The wizard, the chat and the JSON API land with the web interview issue (issue 3); nothing
-here pretends to be them.
+"""The Starlette application: operations endpoints, the wizard (`web/wizard.py`) and its
+static files. The chat, htmx fragments and the JSON API are still to come (issue 3).
 """
 
 from __future__ import annotations
@@ -11,19 +9,24 @@ import json
 import logging
 import secrets
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from store import migrate
 from store.database import check
+from web.wizard import Wizard
 
 log = logging.getLogger("accord.web")
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
@@ -116,13 +119,20 @@ ROOT_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Accord</title></head>
 <body><main><h1>Accord</h1>
-<p>The server is running. The web interview (wizard and chat) lands with issue 3; until then, try an interview in
-the terminal with <code>accord run interviews/loan_application.yml</code>.</p></main></body></html>
+<p>The server is running. Start the example interview as a wizard:
+<a href="/i/loan_application?lang=en">in English</a> or <a href="/i/loan_application?lang=vi">in Vietnamese</a>.
+The chat mode lands later with issue 3.</p></main></body></html>
 """
 
 
-def create_app(db: Engine) -> Starlette:
-    """The application over an already created (and normally migrated) database engine."""
+def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = False) -> Starlette:
+    """The application over an already created (and normally migrated) database engine.
+
+    `secret_key` signs the session cookie and derives the CSRF tokens (`accord serve` passes
+    `ACCORD_SECRET_KEY` or the key kept in the data dir); without one a random key is used,
+    so cookies do not survive a restart."""
+    secret = secret_key or secrets.token_urlsafe(32)
+    wizard = Wizard(db, secret)
 
     def root(request: Request) -> Response:
         return HTMLResponse(ROOT_PAGE)
@@ -145,8 +155,17 @@ def create_app(db: Engine) -> Starlette:
         return JSONResponse({"ready": True})
 
     app = Starlette(
-        routes=[Route("/", root), Route("/healthz", healthz), Route("/readyz", readyz)],
+        routes=[
+            Route("/", root),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            *wizard.routes(),
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        ],
     )
+    # The cookie holds only the ids of the sessions this browser opened (signed, not encrypted).
+    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="accord", same_site="lax",
+                       https_only=https_only, max_age=30 * 24 * 3600)
     app.add_middleware(RequestIdMiddleware)
     app.state.db = db
     return app
