@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test lint typecheck unit run bench messages web-messages lock clean
+.PHONY: setup test lint typecheck unit run run-terminal bench messages web-messages lock clean
 
 setup: $(STAMP)
 
@@ -40,7 +40,12 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The demo: the web wizard on 127.0.0.1:8000 (SQLite in ./data, demo firm seeded), printing the
+# applicant link. `make run-terminal` runs the same interview in the terminal instead.
 run: $(STAMP)
+	$(BIN)/accord serve --host 127.0.0.1 --port 8000
+
+run-terminal: $(STAMP)
 	$(BIN)/accord run interviews/loan_application.yml
 
 bench: $(STAMP)

@@ -74,6 +74,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     db = prepare(settings)
     log.info("serving on http://%s:%d/", args.host, args.port)
+    base = f"http://{args.host}:{args.port}"
+    # The one thing a person starting the demo needs: where the applicant begins (stdout, not the log).
+    print(f"Applicant link: {base}/i/loan_application  (Tiếng Việt: {base}/i/loan_application?lang=vi)", flush=True)
     # access_log off: our middleware logs each request (path only, with its request id).
     uvicorn.run(create_app(db, secret_key(settings)), host=args.host, port=args.port, log_config=None, access_log=False)
     db.dispose()
