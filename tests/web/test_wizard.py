@@ -293,3 +293,38 @@ def test_a_script_typed_as_an_answer_is_escaped(client: TestClient, db: Engine) 
     assert "<script>alert" not in page_
     assert "&lt;script&gt;alert" in page_  # the name is shown, as text
     assert 'href="javascript:' not in page_.lower()
+
+
+def test_edit_from_the_review_screen_reasks_and_returns(client: TestClient, db: Engine) -> None:
+    session_id = start(client)
+    rng = random.Random(1)
+    for _ in range(60):  # answer screens until the review screen
+        page = client.get(f"/s/{session_id}").text
+        screen = current(db, session_id)
+        assert isinstance(screen, Screen) and not screen.is_end
+        if screen.kind == "review":
+            break
+        for attempt in range(5):
+            answers, button = answers_for(screen, rng, attempt=attempt)
+            data, files = form_data(screen, answers, button)
+            if post(client, session_id, page, data, files).status_code == 303:
+                break
+    else:
+        pytest.fail("no review screen reached")
+    review = screen
+    first = review.review[0]
+    assert first.vars, first
+    assert post(client, session_id, page, {"_edit": "0"}).status_code == 303
+    edit_page = client.get(f"/s/{session_id}").text
+    edited = current(db, session_id)
+    assert isinstance(edited, Screen) and edited.kind != "review"
+    target = next(f for f in edited.fields if f.var == first.vars[0])
+    answers, button = answers_for(edited, random.Random(9), attempt=0)
+    if target.datatype == "text":
+        answers[target.key] = "Changed Name"
+    data, files = form_data(edited, answers, button)
+    assert post(client, session_id, edit_page, data, files).status_code == 303
+    back = current(db, session_id)
+    assert isinstance(back, Screen) and back.kind == "review"  # the edit returns to the review, nothing else lost
+    if target.datatype == "text":
+        assert "Changed Name" in client.get(f"/s/{session_id}").text
