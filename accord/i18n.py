@@ -60,3 +60,52 @@ def translator(lang: str) -> Callable[[str], str]:
 def ngettext(lang: str) -> Callable[[str, str, int], str]:
     """ngettext for `lang`: singular/plural chosen by the catalog's own plural rule."""
     return translations(lang).ngettext
+
+
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def message_ids(path: Path) -> set[str]:
+    """The msgids of a .pot/.po file."""
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as f:
+        return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
+
+
+def catalog_problems(pot: Path, po: Path) -> list[str]:
+    """What keeps a translation catalog from being complete: missing, untranslated or fuzzy
+    entries, and placeholders (`{n}`) that differ from the English. Used by the tests of every
+    catalog in the project (the CLI's and the web pages')."""
+    from babel.messages.pofile import read_po
+
+    with pot.open("rb") as f:
+        template = read_po(f)
+    with po.open("rb") as f:
+        catalog = read_po(f)
+    problems: list[str] = []
+    if not message_ids(pot):
+        problems.append("the template is empty")
+    extra = message_ids(po) - message_ids(pot)
+    if extra:
+        problems.append(f"stale entries (re-run the messages target): {sorted(extra)}")
+    for entry in template:
+        if not entry.id:
+            continue
+        message = catalog.get(entry.id, entry.context)
+        if message is None:
+            problems.append(f"missing: {entry.id!r}")
+            continue
+        if message.fuzzy:
+            problems.append(f"fuzzy (ignored at runtime): {entry.id!r}")
+        ids = [str(i) for i in (entry.id if isinstance(entry.id, tuple | list) else (entry.id,))]
+        raw = message.string
+        strings = [str(x) for x in raw] if isinstance(raw, tuple | list) else [str(raw or "")]
+        for string in strings:
+            if not (string and string.strip()):
+                problems.append(f"untranslated: {entry.id!r}")
+                continue
+            for msgid in ids:
+                if sorted(_PLACEHOLDER.findall(string)) != sorted(_PLACEHOLDER.findall(msgid)):
+                    problems.append(f"placeholders differ: {msgid!r} / {string!r}")
+    return problems
