@@ -35,6 +35,9 @@ def test_models_and_migrations_agree(db_engine: Engine) -> None:
 
 
 def test_sqlite_pragmas_on_every_connection(db_engine: Engine) -> None:
+    if db_engine.dialect.name != "sqlite":
+        assert check(db_engine) is None  # PostgreSQL needs no pragmas: only that it answers
+        return
     for _ in range(2):
         with db_engine.connect() as conn:
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
