@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import json
 import sys
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,16 @@ def run(interview: Interview, answers_file: Path, lang: str, day: dt.date | None
         if template.suffix.lower() == ".docx":
             return write_docx(state, source, template, out, lang, pdf=True)
         return write_pdf(state, source, template, out, lang)
+    if out is not None and out.suffix.lower() in (".html", ".htm"):
+        from documents.preview import preview_html
+
+        # the same fragment the web shows before signing, in a page of its own
+        page = (f'<!doctype html>\n<html lang="{source.language}">\n<head><meta charset="utf-8">'
+                f"<title>{escape(source.title)}</title></head>\n<body>\n{preview_html(source)}</body>\n</html>\n")
+        if not _write(out, page.encode("utf-8"), lang):
+            return 1
+        print(_("wrote {path}").format(path=out))
+        return 0
     text = markdown(source, lang)
     if out is None:
         print(text)

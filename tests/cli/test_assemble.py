@@ -76,3 +76,13 @@ def test_assemble_with_missing_answers_says_what_is_missing(project: Path,
     assert main(["assemble", str(project / "i.yml"), "--answers", str(answers), "--lang", "vi"]) == 1
     err = capsys.readouterr().err
     assert "không lập được hợp đồng" in err and "region" in err
+
+
+def test_assemble_writes_the_html_preview(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answers = project / "a.json"
+    answers.write_text(json.dumps({"name": "<b>An</b>", "region": "VN"}), encoding="utf-8")
+    out_file = project / "preview.html"
+    assert main(["assemble", str(project / "i.yml"), "--answers", str(answers), "--out", str(out_file)]) == 0
+    page = out_file.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "<title>Agreement for &lt;b&gt;An&lt;/b&gt;</title>" in page
+    assert 'class="clause clause-regional" id="clause-law"' in page and "Vietnamese law." in page
