@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     asm.add_argument("file", metavar="INTERVIEW")
     asm.add_argument("--answers", type=Path, required=True, metavar="ANSWERS.json",
                      help="answers as written by `accord run --auto --answers-out`")
-    asm.add_argument("--out", type=Path, default=None, metavar="AGREEMENT.md|.pdf|.docx",
+    asm.add_argument("--out", type=Path, default=None, metavar="AGREEMENT.md|.pdf|.docx|.html",
                      help="write here instead of stdout; a .pdf path renders the PDF and prints its SHA-256; "
                           ".docx needs a Word template")
     asm.add_argument("--template", type=Path, default=None, metavar="TEMPLATE.typ|.docx",
