@@ -76,6 +76,17 @@ class DAGroup(DAObject):
     def _gather(self, number: Any, minimum: Any) -> bool:
         raise NotImplementedError
 
+    def _how_many(self, number: Any, minimum: Any) -> tuple[Any, Any]:
+        """How many items to gather: `number` (or `target_number` with `ask_number`), else at
+        least `minimum` (or `minimum_number`); with neither, `there_are_any` decides 0 or 1."""
+        if number is None and self.ask_number:
+            number = 0 if self.__dict__.get("there_are_any") is False else int(self.target_number)
+        if minimum is None:
+            minimum = self.__dict__.get("minimum_number")
+        if number is None and not minimum and not self.elements and self.adding is False:
+            minimum = 1 if self.there_are_any else 0
+        return number, minimum
+
     def _complete(self, item: Any) -> None:
         attr = self.complete_attribute
         if attr and isinstance(item, DAObject):
@@ -154,12 +165,7 @@ class DAList(DAGroup):
         itself `gathered`; otherwise the caller does (`x.gathered = x.gather(number=3)`)."""
         if self.__dict__.get("gathered"):
             return True
-        if number is None and self.ask_number:
-            number = 0 if self.__dict__.get("there_are_any") is False else int(self.target_number)
-        if minimum is None:
-            minimum = self.__dict__.get("minimum_number")
-        if number is None and not minimum and not self.elements and self.adding is False:
-            minimum = 1 if self.there_are_any else 0
+        number, minimum = self._how_many(number, minimum)
         for item in list(self.elements):
             self._complete(item)
         if minimum:
@@ -288,12 +294,7 @@ class DADict(DAGroup):
         `there_is_another`."""
         if self.__dict__.get("gathered"):
             return True
-        if number is None and self.ask_number:
-            number = 0 if self.__dict__.get("there_are_any") is False else int(self.target_number)
-        if minimum is None:
-            minimum = self.__dict__.get("minimum_number")
-        if number is None and not minimum and not self.elements and self.adding is False:
-            minimum = 1 if self.there_are_any else 0
+        number, minimum = self._how_many(number, minimum)
         if self.adding is not False:
             self._add_entry()
         for item in list(self.elements.values()):
