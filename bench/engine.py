@@ -10,6 +10,7 @@ valid answers (seeded); only `plan()` calls are timed, the same unit docassemble
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -23,7 +24,7 @@ import engine  # noqa: E402
 from accord.autoanswer import answers_for  # noqa: E402
 from engine.context import STATS  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("ACCORD_SHARED_DIR") or ROOT.parent / "shared")
 TARGETS = {
     "loan": ROOT / "interviews" / "loan_application.yml",
     "dabench": SHARED / "notes" / "docassemble_bench_loan_application.yml",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import html
+import os
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -27,7 +28,8 @@ import markdown
 import engine
 from engine import Done, Field, Screen, ValidationErrors, jscond
 
-CORPUS = Path("/work/shared/docassemble_corpus")
+SHARED = Path(os.environ.get("ACCORD_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared")  # beside the clone
+CORPUS = SHARED / "docassemble_corpus"
 CORE_FEATURE = CORPUS / "core.feature"
 HARDER_FEATURE = CORPUS / "harder.feature"
 
