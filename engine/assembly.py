@@ -9,7 +9,7 @@ agreement stores to say which clause versions it used.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +126,31 @@ def assemble(interview: Interview, state: State, day: dt.date | None = None,
     return AgreementSource(title=title, template=agreement.template, region=region, date=when, language=language,
                            clauses=tuple(chosen), parties=tuple(parties), payment=payment,
                            clause_record=tuple(record))
+
+
+def source_to_json(source: AgreementSource) -> dict[str, Any]:
+    """A JSON-safe record of the source (dates as ISO strings), kept with every agreement version."""
+    record = asdict(source)
+    record["date"] = source.date.isoformat()
+    for clause in record["clauses"]:
+        clause["effective_from"] = clause["effective_from"].isoformat()
+    for party in record["parties"]:
+        party["identity"] = list(party["identity"])
+    record["clauses"] = list(record["clauses"])
+    record["parties"] = list(record["parties"])
+    record["clause_record"] = list(record["clause_record"])
+    if source.payment is not None:
+        record["payment"] = {k: (str(v) if not isinstance(v, str | int | float | bool | None) else v)
+                             for k, v in source.payment.items()}
+    return record
+
+
+def source_from_json(record: dict[str, Any]) -> AgreementSource:
+    """The inverse of `source_to_json` (a payment amount comes back as its string form)."""
+    clauses_ = tuple(AssembledClause(**{**c, "effective_from": dt.date.fromisoformat(c["effective_from"])})
+                     for c in record["clauses"])
+    parties = tuple(AssembledParty(**{**p, "identity": tuple(p["identity"])}) for p in record["parties"])
+    return AgreementSource(title=record["title"], template=record["template"], region=record["region"],
+                           date=dt.date.fromisoformat(record["date"]), language=record["language"],
+                           clauses=clauses_, parties=parties, payment=record.get("payment"),
+                           clause_record=tuple(record.get("clause_record") or ()))

@@ -7,7 +7,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -61,6 +61,9 @@ class Session(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))  # optimistic lock
+    # Answers typed on the current screen but not yet submitted as a whole (the chat asks a
+    # screen's fields one message at a time; "save and continue later" keeps what was typed).
+    draft: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
 
 
 class AnswerEvent(SQLModel, table=True):
@@ -75,3 +78,41 @@ class AnswerEvent(SQLModel, table=True):
     block: str = Field(sa_column=Column(Text, nullable=False))
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class AgreementVersion(SQLModel, table=True):
+    """One assembly of a session's agreement. Re-assembling after an answer changed adds the next
+    version; rows are never updated, so every version and its clause diff stay on record."""
+
+    __tablename__ = "agreement_version"
+    __table_args__ = (UniqueConstraint("session_id", "number", name="uq_agreement_version_session_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(sa_column=Column(String(64), ForeignKey("interview_session.id"), nullable=False,
+                                             index=True))
+    number: int = Field(sa_column=Column(Integer, nullable=False))  # 1, 2, ... per session
+    region: str = Field(sa_column=Column(String(32), nullable=False))
+    language: str = Field(sa_column=Column(String(16), nullable=False))
+    source: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))  # engine.assembly.source_to_json
+    answers_hash: str = Field(sa_column=Column(String(64), nullable=False))  # what it was assembled from
+    changes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    pdf_sha256: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    pdf: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Upload(SQLModel, table=True):
+    """A file an applicant uploaded (or a drawn signature): the bytes live in the data dir under
+    their SHA-256, the row says whose they are and what they claimed to be."""
+
+    __tablename__ = "upload"
+
+    id: str = Field(default_factory=new_session_id, sa_column=Column(String(64), primary_key=True))
+    session_id: str = Field(sa_column=Column(String(64), ForeignKey("interview_session.id"), nullable=False,
+                                             index=True))
+    field: str = Field(sa_column=Column(Text, nullable=False))
+    filename: str = Field(sa_column=Column(Text, nullable=False))
+    content_type: str = Field(sa_column=Column(String(200), nullable=False))
+    size: int = Field(sa_column=Column(Integer, nullable=False))
+    sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
