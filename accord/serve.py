@@ -78,6 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The one thing a person starting the demo needs: where the applicant begins (stdout, not the log).
     print(f"Applicant link: {base}/i/loan_application  (Tiếng Việt: {base}/i/loan_application?lang=vi)", flush=True)
     # access_log off: our middleware logs each request (path only, with its request id).
-    uvicorn.run(create_app(db, secret_key(settings)), host=args.host, port=args.port, log_config=None, access_log=False)
+    app = create_app(db, secret_key(settings), blob_dir=settings.data_dir / "blobs")
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     db.dispose()
     return 0

@@ -7,7 +7,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -94,10 +94,10 @@ class AgreementVersion(SQLModel, table=True):
     region: str = Field(sa_column=Column(String(32), nullable=False))
     language: str = Field(sa_column=Column(String(16), nullable=False))
     source: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))  # engine.assembly.source_to_json
-    answers_hash: str = Field(sa_column=Column(String(64), nullable=False))  # what it was assembled from
+    source_hash: str = Field(sa_column=Column(String(64), nullable=False))  # SHA-256 of the canonical source JSON
     changes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
-    pdf_sha256: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
-    pdf: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    pdf_sha256: str = Field(sa_column=Column(String(64), nullable=False))  # the PDF's bytes are in the blob store
+    pages: int = Field(sa_column=Column(Integer, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

@@ -8,6 +8,7 @@ import contextvars
 import json
 import logging
 import secrets
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from store import migrate
 from store.database import check
+from web.agreement import AgreementPages
 from web.wizard import Wizard
 
 log = logging.getLogger("accord.web")
@@ -125,14 +127,17 @@ The chat mode lands later with issue 3.</p></main></body></html>
 """
 
 
-def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = False) -> Starlette:
+def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = False,
+               blob_dir: Path | None = None) -> Starlette:
     """The application over an already created (and normally migrated) database engine.
 
     `secret_key` signs the session cookie and derives the CSRF tokens (`accord serve` passes
     `ACCORD_SECRET_KEY` or the key kept in the data dir); without one a random key is used,
-    so cookies do not survive a restart."""
+    so cookies do not survive a restart. `blob_dir` keeps rendered agreements (`accord serve`
+    passes `<data dir>/blobs`); without one a temporary folder is used."""
     secret = secret_key or secrets.token_urlsafe(32)
     wizard = Wizard(db, secret)
+    agreements = AgreementPages(db, wizard, blob_dir or Path(tempfile.mkdtemp(prefix="accord-blobs-")))
 
     def root(request: Request) -> Response:
         return HTMLResponse(ROOT_PAGE)
@@ -160,6 +165,7 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *wizard.routes(),
+            *agreements.routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
     )

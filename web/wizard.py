@@ -83,6 +83,7 @@ class Outcome:
     errors: dict[str, list[str]] = field(default_factory=dict)
     notice: str | None = None
     version: int = 0
+    agreement: bool = False  # the interview makes an agreement (the end screen links to its preview)
 
 
 class Wizard:
@@ -163,10 +164,12 @@ class Wizard:
     def _render_current(self, iv: engine.Interview, state: State, session: SessionRow, *, notice: str | None = None,
                         status: int = 200) -> Outcome:
         step = engine.plan(iv, state)
+        agreement = iv.accord.agreement is not None
         if isinstance(step, Done):
-            return Outcome(status=status, done=step, lang=state.lang, notice=notice, version=session.version)
+            return Outcome(status=status, done=step, lang=state.lang, notice=notice, version=session.version,
+                           agreement=agreement)
         return Outcome(status=status, screen=step, lang=state.lang, values=current_values(step), notice=notice,
-                       version=session.version)
+                       version=session.version, agreement=agreement)
 
     def _post(self, session_id: str, form: FormData) -> Outcome:
         _t = None
@@ -263,6 +266,8 @@ class Wizard:
             "action": f"/s/{session_id}",
             "has_files": screen is not None and any(f.datatype in FILE_TYPES for f in screen.fields),
             "buttons": _buttons(screen, _t) if screen is not None else [],
+            "agreement_link": f"/s/{session_id}/agreement"
+            if outcome.agreement and (screen is None or screen.is_end) else None,
         }
         html = templates.get_template("screen.html").render(context)
         return HTMLResponse(html, status_code=outcome.status, headers={"Cache-Control": "no-store"})

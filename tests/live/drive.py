@@ -77,8 +77,10 @@ def submit(page: Page, button: int | None) -> None:
     page.wait_for_load_state()
 
 
-def walk(page: Page, data_dir: Path, seed: int = 1, limit: int = 60, stop_at: str | None = None) -> Screen:
-    """Answer screens until the end screen (or the first screen whose block id starts with `stop_at`)."""
+def walk(page: Page, data_dir: Path, seed: int = 1, limit: int = 60, stop_at: str | None = None,
+         force: dict[str, Any] | None = None) -> Screen:
+    """Answer screens until the end screen (or the first screen whose block id starts with `stop_at`);
+    `force` overrides the drawn answer of the fields it names."""
     rng = random.Random(seed)
     sid = session_id(page)
     for _ in range(limit):
@@ -89,6 +91,7 @@ def walk(page: Page, data_dir: Path, seed: int = 1, limit: int = 60, stop_at: st
         before = screen.block_id, len(page.url)
         for attempt in range(5):
             answers, button = answers_for(screen, rng, attempt=attempt)
+            answers.update({k: v for k, v in (force or {}).items() if k in answers})
             fill(page, screen, answers)
             submit(page, button)
             if page.locator(".error-summary").count() == 0:
