@@ -29,8 +29,14 @@ def session_id(page: Page) -> str:
     return path.split(marker, 1)[1].split("/")[0]
 
 
+def database_url(data_dir: Path) -> str:
+    """The database of the live server on `data_dir` (SQLite there, or the PostgreSQL it was given)."""
+    marker = data_dir / "database_url"
+    return marker.read_text() if marker.is_file() else f"sqlite:///{data_dir / 'accord.db'}"
+
+
 def current(data_dir: Path, sid: str) -> Screen | Done:
-    db = make_engine(f"sqlite:///{data_dir / 'accord.db'}")
+    db = make_engine(database_url(data_dir))
     try:
         with DB(db) as s:
             session, state = load_state(s, sid)
