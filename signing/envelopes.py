@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlmodel import Session as DB
@@ -67,8 +67,7 @@ class Notice:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-class Notifier(Protocol):
-    def __call__(self, notice: Notice) -> None: ...
+Notifier = Callable[[Notice], None]  # sends one notice (`signing.mail.envelope_notifier`)
 
 
 @dataclass(frozen=True)
@@ -241,19 +240,18 @@ def _aware(when: dt.datetime) -> dt.datetime:
 
 
 def opened(db: DB, participant_id: str, *, now: dt.datetime | None = None, request: Request = NO_REQUEST) -> None:
-    """The participant opened their link (recorded once; later openings are audit events only)."""
+    """The participant opened their link (recorded the first time)."""
     now = now or utcnow()
     envelope, people, me = _participant(db, participant_id)
     _require_in_flight(envelope, now)
     if me.status == P.WAITING:
         raise EnvelopeError("it is not this participant's turn yet")
-    first = me.status == P.NOTIFIED
-    if first:
-        _set_status(me, P.OPENED, now)
-        db.add(me)
+    if me.status != P.NOTIFIED:
+        return  # opened before: page views after the first are not events
+    _set_status(me, P.OPENED, now)
+    db.add(me)
     _bump(db, envelope)
-    audit.append(db, envelope.id, me.id, "opened" if first else "reopened", ip=request.ip,
-                 user_agent=request.user_agent, at=now)
+    audit.append(db, envelope.id, me.id, "opened", ip=request.ip, user_agent=request.user_agent, at=now)
     db.commit()
 
 
@@ -287,12 +285,19 @@ def consented(db: DB, participant_id: str, disclosure: str, *, now: dt.datetime 
 
 
 def acted(db: DB, participant_id: str, notifier: Notifier | None = None, *, doc_after: str | None = None,
-          detail: dict[str, Any] | None = None, now: dt.datetime | None = None,
+          signed_on: str | None = None, detail: dict[str, Any] | None = None, now: dt.datetime | None = None,
           request: Request = NO_REQUEST) -> list[Notice]:
-    """The participant signed (`doc_after` = the new revision's SHA-256), approved or reviewed."""
+    """The participant signed (`doc_after` = the new revision's SHA-256), approved or reviewed.
+
+    `signed_on` is the revision the signature was appended to: if another signature landed
+    meanwhile, this one would drop it, so `Conflict` is raised and the caller signs again on the
+    latest revision."""
     now = now or utcnow()
     envelope, people, me = _participant(db, participant_id)
     _require_in_flight(envelope, now)
+    if signed_on is not None and signed_on != envelope.current_sha256:
+        db.rollback()
+        raise Conflict("another signature was added to the document meanwhile")
     if not routing.is_turn(_seats(people), me.id):
         raise EnvelopeError("it is not this participant's turn")
     if me.action in ("sign", "witness") and me.consented_at is None:

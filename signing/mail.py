@@ -131,3 +131,28 @@ def envelope_notifier(session_factory: Callable[[], DB], mailer: Mailer, secret:
         mailer.send(mail)
 
     return notify
+
+
+CODE_TEXTS = {
+    "en": ("Your code: {code}", "Hello {name},\n\nYour one-time code to confirm who you are for \"{title}\" is:\n\n"
+                                "    {code}\n\nIt is valid for 10 minutes. If you did not ask for it, ignore this "
+                                "e-mail.\n"),
+    "vi": ("Mã của bạn: {code}", "Xin chào {name},\n\nMã dùng một lần để xác nhận danh tính của bạn cho \"{title}\" "
+                                 "là:\n\n    {code}\n\nMã có hiệu lực trong 10 phút. Nếu bạn không yêu cầu mã này, "
+                                 "hãy bỏ qua e-mail.\n"),
+}
+
+
+def code_sender(session_factory: Callable[[], DB], mailer: Mailer) -> Callable[[Participant, str], None]:
+    """Delivers `signing.identity.EmailCode` codes by e-mail, in the envelope's language."""
+
+    def send(participant: Participant, code: str) -> None:
+        with session_factory() as db:
+            envelope = db.get(Envelope, participant.envelope_id)
+            lang = "vi" if envelope is not None and envelope.language.startswith("vi") else "en"
+            title = envelope.title if envelope is not None else ""
+        subject, body = CODE_TEXTS[lang]
+        values = {"name": participant.name, "title": title, "code": code}
+        mailer.send(Mail(participant.name, participant.email, subject.format(**values), body.format(**values)))
+
+    return send

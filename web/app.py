@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import Session as DBSession
 from starlette.applications import Starlette
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -22,9 +23,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from signing.ceremony import DocumentSigner
+from signing.mail import Mailer, code_sender, envelope_notifier
 from store import migrate
 from store.database import check
 from web.agreement import AgreementPages
+from web.signing import SigningPages
 from web.wizard import Wizard
 
 log = logging.getLogger("accord.web")
@@ -128,16 +132,24 @@ The chat mode lands later with issue 3.</p></main></body></html>
 
 
 def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = False,
-               blob_dir: Path | None = None) -> Starlette:
+               blob_dir: Path | None = None, mailer: Mailer | None = None, signer: DocumentSigner | None = None,
+               public_url: str = "") -> Starlette:
     """The application over an already created (and normally migrated) database engine.
 
     `secret_key` signs the session cookie and derives the CSRF tokens (`accord serve` passes
     `ACCORD_SECRET_KEY` or the key kept in the data dir); without one a random key is used,
     so cookies do not survive a restart. `blob_dir` keeps rendered agreements (`accord serve`
-    passes `<data dir>/blobs`); without one a temporary folder is used."""
+    passes `<data dir>/blobs`); without one a temporary folder is used. `mailer` sends the
+    signing e-mails (none: they are not sent), `signer` applies PAdES signatures, `public_url`
+    prefixes the links in e-mails."""
     secret = secret_key or secrets.token_urlsafe(32)
     wizard = Wizard(db, secret)
-    agreements = AgreementPages(db, wizard, blob_dir or Path(tempfile.mkdtemp(prefix="accord-blobs-")))
+    blobs = blob_dir or Path(tempfile.mkdtemp(prefix="accord-blobs-"))
+    agreements = AgreementPages(db, wizard, blobs)
+    notifier = envelope_notifier(lambda: DBSession(db), mailer, secret, public_url) if mailer else None
+    send_code = code_sender(lambda: DBSession(db), mailer) if mailer else None
+    signing_pages = SigningPages(db, secret, blobs, notifier=notifier, send_code=send_code, signer=signer,
+                                 public_url=public_url)
 
     def root(request: Request) -> Response:
         return HTMLResponse(ROOT_PAGE)
@@ -166,6 +178,7 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             Route("/readyz", readyz),
             *wizard.routes(),
             *agreements.routes(),
+            *signing_pages.routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
     )
@@ -174,4 +187,5 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
                        https_only=https_only, max_age=30 * 24 * 3600)
     app.add_middleware(RequestIdMiddleware)
     app.state.db = db
+    app.state.blob_dir = blobs
     return app
