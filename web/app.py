@@ -1,5 +1,6 @@
-"""The Starlette application: operations endpoints, the wizard (`web/wizard.py`) and its
-static files. The chat, htmx fragments and the JSON API are still to come (issue 3).
+"""The Starlette application: operations endpoints, the wizard (`web/wizard.py`), the chat
+over the same sessions (`web/chat.py`) and the static files. htmx fragments for the wizard and
+the JSON API are still to come (issue 3).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from store import migrate
 from store.database import check
+from web.chat import Chat
 from web.wizard import Wizard
 
 log = logging.getLogger("accord.web")
@@ -160,6 +162,7 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *wizard.routes(),
+            *Chat(wizard).routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
     )
