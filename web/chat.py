@@ -143,8 +143,8 @@ class Chat:
             view = await run_in_threadpool(self._post, session_id, form)
         finally:
             await form.close()
-        if view.status == 200 and view.redirect is None and is_htmx(request):
-            view = await run_in_threadpool(self._view, session_id)
+        if is_htmx(request) and view.redirect == f"/s/{session_id}/chat":
+            view = await run_in_threadpool(self._view, session_id)  # no round trip: the new bubbles now
         return self._respond(request, session_id, view)
 
     # -- units of work ----------------------------------------------------------------------
