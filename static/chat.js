@@ -9,5 +9,9 @@
     if (box) box.focus({preventScroll: true});
   }
   document.addEventListener("DOMContentLoaded", settle);
-  document.addEventListener("htmx:afterSettle", settle);
+  document.addEventListener("htmx:afterSettle", function () {
+    var root = document.documentElement;  // a count of swaps: lets a test wait for the answer
+    root.dataset.chatSwaps = String(Number(root.dataset.chatSwaps || 0) + 1);
+    settle();
+  });
 })();
