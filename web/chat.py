@@ -107,6 +107,7 @@ class ChatView:
     skip: bool = False
     back: bool = False
     title: str = ""
+    new_from: int = 0  # the bubbles from here on are what the bot says now (the live region reads them)
 
 
 class Chat:
@@ -353,6 +354,7 @@ class Chat:
                 return Response(status_code=200, headers={"HX-Redirect": target})
             return RedirectResponse(target, status_code=303)
         _t = translator(view.lang)
+        view.new_from = 1 + max((i for i, b in enumerate(view.bubbles) if b.who == "me"), default=-1)
         context = {
             "_": _t,
             "lang": view.lang,

@@ -256,6 +256,9 @@ def test_htmx_gets_only_the_conversation(client: TestClient, db: Engine) -> None
     assert "<html" not in response.text and "<li" in response.text
     assert 'hx-swap-oob="true"' in response.text
     assert "About you" in response.text
+    live = re.search(r'<div id="chat-live" hx-swap-oob="innerHTML">(.*?)</div>', response.text, re.S)
+    assert live is not None  # the screen reader hears what is new, not the whole conversation again
+    assert "About you" in live.group(1) and "Full name" in live.group(1) and "Apply for" not in live.group(1)
     bad = send(client, session_id, {"answer": "An"}, headers={"HX-Request": "true"})
     assert bad.status_code == 200
     bad = send(client, session_id, {"answer": "someday"}, headers={"HX-Request": "true"})
