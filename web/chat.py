@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -61,8 +60,6 @@ from web.wizard import (
     set_by_button,
     templates,
 )
-
-log = logging.getLogger("accord.web.chat")
 
 HTMX_PATH = "/static/vendor/htmx.min.js"
 CHECKBOX_BOOLS = frozenset({"yesno", "noyes", "yesnowide", "noyeswide"})
@@ -219,13 +216,14 @@ class Chat:
             parsed = parse_answer(asked, typed, self.today(), state.lang)
             value = parsed.value if parsed.value is not None else typed
             parsed_error = parsed.error
-        trial = State.from_json(state.to_json())
-        result = engine.apply(iv, trial, step, {**draft, asked.key: value})
+        trial = State.from_json(state.to_json())  # the check must not touch the state it came from
+        try:
+            result = engine.apply(iv, trial, step, {**draft, asked.key: value})
+        except engine.InterviewError:  # e.g. validation code that needs the fields not asked yet
+            result = trial  # the whole screen is checked again when it is submitted
         messages = result.for_key(asked.key) if isinstance(result, engine.ValidationErrors) else []
-        if parsed_error is not None and typed and parsed_error not in messages:
-            messages.append(parsed_error)  # say what would have worked
-        elif parsed_error is not None and not messages:
-            messages.append(parsed_error)
+        if parsed_error is not None and (typed or not messages):
+            messages.append(parsed_error)  # after the engine's message: what would have worked
         return value, messages
 
     @staticmethod
@@ -306,10 +304,10 @@ class Chat:
         view.bubbles.append(Bubble("bot", question_html(step, _t)))
         draft = draft_values(session, step)
         asked = next_field(step, draft)
-        for f in step.fields:
+        for f in step.fields:  # the part of the screen answered so far
             if f is asked:
                 break
-            if f.var is None and f.note and _before(step, f, asked):
+            if f.var is None and f.note:
                 view.bubbles.append(Bubble("bot", markup.render(f.note)))
             elif f.key in draft and f.var is not None:
                 view.bubbles.append(Bubble("bot", field_label(f, step)))
@@ -390,13 +388,6 @@ def next_field(screen: Screen, draft: dict[str, Any]) -> Field | None:
         if f.key not in draft:
             return f
     return None
-
-
-def _before(screen: Screen, note: Field, asked: Field | None) -> bool:
-    """A note is shown once the conversation has reached it."""
-    if asked is None:
-        return True
-    return screen.fields.index(note) < screen.fields.index(asked)
 
 
 def trailing_notes(screen: Screen, asked: Field) -> list[str]:

@@ -264,3 +264,14 @@ def test_htmx_gets_only_the_conversation(client: TestClient, db: Engine) -> None
     bad = send(client, session_id, {"answer": "someday"}, headers={"HX-Request": "true"})
     assert bad.status_code == 422 and "<html" not in bad.text and 'role="alert"' in bad.text
     assert client.get("/static/vendor/htmx.min.js").status_code == 200
+
+
+def test_typed_text_is_escaped_everywhere(client: TestClient, db: Engine) -> None:
+    session_id = start(client)
+    _to_about_you(client, session_id)
+    assert send(client, session_id, {"answer": "<script>alert(1)</script>"}).status_code == 303
+    page = client.get(f"/s/{session_id}/chat").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    bad = send(client, session_id, {"answer": "<b>soon</b>"})
+    assert bad.status_code == 422
+    assert "<b>soon</b>" not in bad.text and "“&lt;b&gt;soon&lt;/b&gt;”" in bad.text
