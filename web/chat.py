@@ -55,6 +55,8 @@ from web.wizard import (
     STALE,
     Outcome,
     Wizard,
+    _as_text,
+    _checked,
     draft_values,
     remember,
     set_by_button,
@@ -104,6 +106,7 @@ class ChatView:
     skip: bool = False
     back: bool = False
     title: str = ""
+    checked: set[str] = field(default_factory=set)  # the boxes ticked before (Back, Edit)
     new_from: int = 0  # the bubbles from here on are what the bot says now (the live region reads them)
 
 
@@ -328,7 +331,12 @@ class Chat:
                 view.bubbles.append(Bubble("bot", markup.render(note)))
             view.ask = asked
             view.replies = field_replies(asked, _t)
+            if not view.replies and asked.default not in (None, "") and asked.datatype not in MULTI:
+                # the answer given before (Back, Edit) or the field's default, as one tap
+                view.replies = [Reply("_reply", _as_text(asked.default),
+                                      escape(format_answer(asked, asked.default, lang, _t)))]
             view.multi = list(asked.choices) if asked.datatype in MULTI else []
+            view.checked = {str(v) for v in _checked(asked.default)} if asked.datatype in MULTI else set()
             view.text_box = asked.datatype not in MULTI
             view.skip = not asked.required
         else:

@@ -247,6 +247,20 @@ def test_back_inside_a_screen_and_to_the_previous_one(client: TestClient, db: En
     assert send(client, session_id, {"_back": "1"}).status_code == 303
     step = now(db, session_id)[0]
     assert isinstance(step, Screen) and step.block_id == "welcome"
+    assert send(client, session_id, {"answer": "y"}).status_code == 303
+    for answer in ("An", "15/03/1990", "an@example.com", "0912345678"):
+        assert send(client, session_id, {"answer": answer}).status_code == 303
+    assert send(client, session_id, {"_back": "1"}).status_code == 303  # to the previous screen: answers kept
+    page = client.get(f"/s/{session_id}/chat").text
+    assert re.search(r'<button type="submit" name="_reply" value="An"[^>]*>An</button>', page)  # one tap keeps it
+    assert send(client, session_id, {"_reply": "An"}, page).status_code == 303
+    page = client.get(f"/s/{session_id}/chat").text
+    assert re.search(r'name="_reply" value="1990-03-15"[^>]*>15 Mar 1990</button>', page)
+    assert send(client, session_id, {"answer": "16/03/1990"}, page).status_code == 303
+    for answer in ("an@example.com", "0912345678"):
+        assert send(client, session_id, {"answer": answer}).status_code == 303
+    state = now(db, session_id)[2]
+    assert state.namespace["applicant_name"] == "An" and state.namespace["applicant_dob"].day == 16
 
 
 def test_htmx_gets_only_the_conversation(client: TestClient, db: Engine) -> None:
