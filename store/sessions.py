@@ -131,7 +131,8 @@ def save_step(db: DB, session: Session, state: engine.State) -> Session:
     result = db.execute(
         update(Session)
         .where(col(Session.id) == session.id, col(Session.version) == session.version)
-        .values(state=_state_json(state), lang=state.lang, updated_at=now, version=session.version + 1)
+        # A saved step ends the screen a draft was typed on: the draft goes with it.
+        .values(state=_state_json(state), lang=state.lang, updated_at=now, version=session.version + 1, draft=None)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         db.rollback()
@@ -150,6 +151,25 @@ def save_step(db: DB, session: Session, state: engine.State) -> Session:
                 at=_parse(entry.get("at")) or now,
             )
         )
+    db.commit()
+    fresh = db.get(Session, session.id, populate_existing=True)
+    assert fresh is not None
+    return fresh
+
+
+def save_draft(db: DB, session: Session, draft: dict[str, Any] | None) -> Session:
+    """Keep the answers typed so far on the current screen (the chat asks a screen's fields one
+    message at a time), committed before returning. The session's version does not move: a
+    draft is not a step, so an open wizard page stays current. If anyone saved a step since
+    `session` was loaded, nothing is written and `StaleSession` is raised."""
+    result = db.execute(
+        update(Session)
+        .where(col(Session.id) == session.id, col(Session.version) == session.version)
+        .values(draft=draft, updated_at=utcnow())
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise StaleSession("the session was changed by another request; reload it and try again")
     db.commit()
     fresh = db.get(Session, session.id, populate_existing=True)
     assert fresh is not None

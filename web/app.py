@@ -1,5 +1,6 @@
-"""The Starlette application: operations endpoints, the wizard (`web/wizard.py`) and its
-static files. The chat, htmx fragments and the JSON API are still to come (issue 3).
+"""The Starlette application: operations endpoints, the wizard (`web/wizard.py`), the chat
+over the same sessions (`web/chat.py`) and the static files. htmx fragments for the wizard and
+the JSON API are still to come (issue 3).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from signing.mail import Mailer, code_sender, envelope_notifier
 from store import migrate
 from store.database import check
 from web.agreement import AgreementPages
+from web.chat import Chat
 from web.signing import SigningPages
 from web.wizard import Wizard
 
@@ -179,6 +181,7 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             *wizard.routes(),
             *agreements.routes(),
             *signing_pages.routes(),
+            *Chat(wizard).routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
     )

@@ -109,8 +109,7 @@ class Wizard:
         session_id = await run_in_threadpool(self._start, name, lang)
         if session_id is None:
             return self._plain(request, 404, lang)
-        ids = [i for i in request.session.get(COOKIE_KEY, []) if isinstance(i, str) and i != session_id]
-        request.session[COOKIE_KEY] = [*ids, session_id][-MAX_SESSIONS_PER_COOKIE:]
+        remember(request, session_id)
         return RedirectResponse(f"/s/{session_id}", status_code=303)
 
     async def show(self, request: Request) -> Response:
@@ -168,7 +167,8 @@ class Wizard:
         if isinstance(step, Done):
             return Outcome(status=status, done=step, lang=state.lang, notice=notice, version=session.version,
                            agreement=agreement)
-        return Outcome(status=status, screen=step, lang=state.lang, values=current_values(step), notice=notice,
+        values = {**current_values(step), **draft_values(session, step)}  # what the chat had typed
+        return Outcome(status=status, screen=step, lang=state.lang, values=values, notice=notice,
                        version=session.version, agreement=agreement)
 
     def _post(self, session_id: str, form: FormData) -> Outcome:
@@ -245,9 +245,7 @@ class Wizard:
         if outcome.redirect is not None:
             target = outcome.redirect
             if "?restarted=" in target:  # a restart opened a new session: let this browser in
-                new_id = target.split("?", 1)[0].rsplit("/", 1)[1]
-                ids = [i for i in request.session.get(COOKIE_KEY, []) if i != new_id]
-                request.session[COOKIE_KEY] = [*ids, new_id][-MAX_SESSIONS_PER_COOKIE:]
+                remember(request, target.split("?", 1)[0].rsplit("/", 1)[1])
                 target = target.split("?", 1)[0]
             return RedirectResponse(target, status_code=303)
         _t = translator(outcome.lang)
@@ -278,6 +276,24 @@ class Wizard:
                   404: _t("This page does not exist, or it belongs to another browser.")}
         html = templates.get_template("message.html").render(_=_t, lang=lang, message=titles.get(status, ""))
         return HTMLResponse(html, status_code=status)
+
+
+def remember(request: Request, session_id: str) -> None:
+    """Let this browser in to `session_id` (the signed cookie keeps the last 20 ids)."""
+    ids = [i for i in request.session.get(COOKIE_KEY, []) if isinstance(i, str) and i != session_id]
+    request.session[COOKIE_KEY] = [*ids, session_id][-MAX_SESSIONS_PER_COOKIE:]
+
+
+def draft_values(session: SessionRow, screen: Screen) -> dict[str, Any]:
+    """The answers typed on this screen but not submitted yet (`Session.draft`, written by the
+    chat), keyed by field key; empty when the draft was typed on another screen."""
+    draft = session.draft
+    if not isinstance(draft, dict) or draft.get("block") != screen.block_id:
+        return {}
+    if (draft.get("bindings") or {}) != (screen.bindings or {}):
+        return {}
+    values = draft.get("values")
+    return dict(values) if isinstance(values, dict) else {}
 
 
 # -- screens to template data ----------------------------------------------------------------
