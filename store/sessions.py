@@ -17,7 +17,7 @@ from sqlmodel import Session as DB
 from sqlmodel import col, select
 
 import engine
-from store.models import AnswerEvent, Firm, InterviewVersion, Session, utcnow
+from store.models import AnswerEvent, Firm, InterviewVersion, Session, Upload, utcnow
 
 
 class StoreError(Exception):
@@ -154,6 +154,37 @@ def save_step(db: DB, session: Session, state: engine.State) -> Session:
     fresh = db.get(Session, session.id, populate_existing=True)
     assert fresh is not None
     return fresh
+
+
+def save_draft(db: DB, session_id: str, draft: dict[str, Any] | None) -> None:
+    """Keep what was typed on the current screen but not submitted ("save and continue later"),
+    committed. The state and its `version` are untouched: a draft is not an answer, and the wizard
+    shows it only while the session is still at the version and screen it was typed on."""
+    result = db.execute(update(Session).where(col(Session.id) == session_id).values(draft=draft))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise SessionNotFound("no such session")
+    db.commit()
+
+
+def add_upload(db: DB, session_id: str, field: str, filename: str, content_type: str, size: int,
+               sha256: str) -> Upload:
+    """Record an uploaded file (its bytes are already stored under their SHA-256), committed."""
+    row = Upload(session_id=session_id, field=field, filename=filename, content_type=content_type, size=size,
+                 sha256=sha256)
+    db.add(row)
+    db.commit()
+    db.refresh(row)
+    return row
+
+
+def session_uploads(db: DB, session_id: str, ids: list[str]) -> list[Upload]:
+    """The uploads among `ids` that belong to this session (in the order asked; others ignored)."""
+    if not ids:
+        return []
+    rows = db.exec(select(Upload).where(col(Upload.id).in_(ids), Upload.session_id == session_id)).all()
+    by_id = {r.id: r for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _state_json(state: engine.State) -> dict[str, Any]:

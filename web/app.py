@@ -5,6 +5,7 @@ static files. The chat, htmx fragments and the JSON API are still to come (issue
 from __future__ import annotations
 
 import contextvars
+import importlib.resources
 import json
 import logging
 import secrets
@@ -23,6 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from store import migrate
 from store.database import check
+from web.options import WebOptions
+from web.resume import Resume
 from web.wizard import Wizard
 
 log = logging.getLogger("accord.web")
@@ -125,14 +128,25 @@ The chat mode lands later with issue 3.</p></main></body></html>
 """
 
 
-def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = False) -> Starlette:
+def htmx_script() -> bytes:
+    """htmx as shipped by the pinned pip package `django-js-lib-htmx` (module `js_lib_htmx`)."""
+    return (importlib.resources.files("js_lib_htmx") / "static" / "htmx" / "htmx.min.js").read_bytes()
+
+
+def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = False,
+               options: WebOptions | None = None) -> Starlette:
     """The application over an already created (and normally migrated) database engine.
 
     `secret_key` signs the session cookie and derives the CSRF tokens (`accord serve` passes
     `ACCORD_SECRET_KEY` or the key kept in the data dir); without one a random key is used,
     so cookies do not survive a restart."""
     secret = secret_key or secrets.token_urlsafe(32)
-    wizard = Wizard(db, secret)
+    wizard = Wizard(db, secret, options=options)
+    resume = Resume(wizard, secret)
+    htmx = htmx_script()
+
+    def htmx_js(request: Request) -> Response:
+        return Response(htmx, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
 
     def root(request: Request) -> Response:
         return HTMLResponse(ROOT_PAGE)
@@ -160,6 +174,8 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *wizard.routes(),
+            *resume.routes(),
+            Route("/static/vendor/htmx.min.js", htmx_js),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
     )
