@@ -19,6 +19,8 @@
     if (event.detail && event.detail.target && event.detail.target.id === "main") {
       focusMain(false);
       setupSignatures(document);
+      /* a counter tests (and anyone) can wait on: the new screen is in place */
+      document.body.setAttribute("data-swaps", String(Number(document.body.getAttribute("data-swaps") || 0) + 1));
     }
   });
 
@@ -87,6 +89,7 @@
   }
 
   function ready() {
+    document.body.setAttribute("data-swaps", "0");
     focusMain(true);
     setupSignatures(document);
   }
