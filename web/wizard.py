@@ -79,6 +79,7 @@ templates.filters["md"] = markup.render
 templates.filters["md_inline"] = lambda text: markup.render(text, inline=True)
 templates.filters["link_terms"] = terms.link_terms
 templates.globals["term_definitions"] = terms.definitions
+templates.filters["plain_terms"] = terms.plain
 
 
 @dataclass

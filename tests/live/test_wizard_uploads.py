@@ -140,3 +140,41 @@ def test_terms_and_help_work_from_the_keyboard(browser: Browser, features: LiveS
     expect(page.locator("details.help")).to_have_attribute("open", "")
     expect(page.locator("details.help")).to_contain_text("As written on your ID")
     context.close()
+
+
+def test_axe_finds_nothing_on_terms_upload_and_signature_screens(browser: Browser, features: LiveServer,
+                                                                 tmp_path: Path) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+
+    def audit(what: str) -> None:
+        results = axe.run(page)
+        assert results.violations_count == 0, f"{what}:\n{results.generate_report()}"
+
+    context = new_context(browser)
+    page = context.new_page()
+    page.goto(f"{features.url}/i/wizard_features")
+    audit("terms and help")
+    page.locator("button.term").click()
+    expect(page.locator(".term-definition")).to_be_visible()
+    audit("open term popover")
+    page.keyboard.press("Escape")
+    page.locator('[name="applicant_name"]').fill("Ann Example")
+    continue_(page)
+    audit("upload")
+    fake = tmp_path / "id.pdf"
+    fake.write_bytes(b"not a pdf at all")
+    page.locator('input[type="file"]').set_input_files(str(fake))
+    continue_(page)
+    audit("upload error")
+    good = tmp_path / "ok.pdf"
+    good.write_bytes(PDF)
+    page.locator('input[type="file"]').set_input_files(str(good))
+    continue_(page)
+    expect(page.locator("canvas")).to_be_visible()
+    audit("signature")
+    continue_(page)  # nothing drawn or typed: the error state
+    expect(page.locator(".error-summary")).to_be_visible()
+    audit("signature error")
+    context.close()

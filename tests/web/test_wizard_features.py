@@ -298,6 +298,13 @@ def test_terms_are_popovers_and_help_is_a_disclosure(client: TestClient) -> None
     assert button is not None
     assert re.search(rf'<div id="{button.group(1)}" popover[^>]*>.*?lender may keep', page, re.S)
     assert '<details class="help"><summary>Help</summary>' in page and "As written on your ID" in page
+    assert "<title>What is your name? – Accord</title>" in page
+    assert post(client, sid, {"applicant_name": "Ann"}).status_code == 303
+    page = client.get(f"/s/{sid}").text  # `auto terms`: the phrase is linked wherever it appears, no braces
+    auto = re.search(r'<button type="button" class="term" popovertarget="(term-\d+)"[^>]*>identity document</button>',
+                     page)
+    assert auto is not None
+    assert re.search(rf'<div id="{auto.group(1)}" popover[^>]*>.*?proves who you are', page, re.S)
 
 
 def test_upload_is_stored_under_its_hash_with_a_row(client: TestClient, db: Engine, options: WebOptions) -> None:
