@@ -4,17 +4,13 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-
-
-def _scratch_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="accord-web-"))
 
 
 @dataclass(frozen=True)
 class WebOptions:
-    data_dir: Path = field(default_factory=_scratch_dir)  # uploads go to <data dir>/uploads/<sha256>
+    data_dir: Path | None = None  # uploads go to <data dir>/uploads/<sha256> (None: the system's temp dir)
     smtp_host: str = ""  # empty: no e-mail; "save and continue later" says it cannot send
     smtp_port: int = 25
     mail_from: str = "accord@localhost"
@@ -25,7 +21,7 @@ class WebOptions:
 
     @property
     def upload_dir(self) -> Path:
-        return self.data_dir / "uploads"
+        return (self.data_dir or Path(tempfile.gettempdir()) / "accord-web") / "uploads"
 
     @property
     def max_upload_bytes(self) -> int:

@@ -20,6 +20,7 @@ import binascii
 import hashlib
 import mimetypes
 import os
+import secrets
 import struct
 import zlib
 from collections.abc import AsyncGenerator, Callable
@@ -215,7 +216,7 @@ def _store(db: DB, options: WebOptions, session_id: str, key: str, filename: str
     options.upload_dir.mkdir(parents=True, exist_ok=True)
     path = options.upload_dir / digest
     if not path.exists():  # same bytes, same file: written once, atomically
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp = path.with_name(f"{digest}.{secrets.token_hex(8)}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)
     row = add_upload(db, session_id, key, filename, mime, len(data), digest)

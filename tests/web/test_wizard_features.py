@@ -406,3 +406,19 @@ def test_signature_drawn_typed_blank_and_broken(client: TestClient, db: Engine, 
     assert typed.mimetype == "text/plain" and (options.upload_dir / typed.sha256).read_text() == "Ann Example"
     end = client.get(f"/s/{typed_sid}").text
     assert "All done" in end
+
+
+def test_settings_for_mail_resume_and_uploads(tmp_path: Path) -> None:
+    from accord.serve import web_options
+    from accord.settings import Settings
+
+    defaults = web_options(Settings.from_env({"ACCORD_DATA_DIR": str(tmp_path)}))
+    assert (defaults.smtp_host, defaults.smtp_port, defaults.resume_days, defaults.max_upload_mb) == ("", 25, 7, 10)
+    assert defaults.upload_dir == tmp_path / "uploads" and defaults.max_upload_bytes == 10 * 1024 * 1024
+    options = web_options(Settings.from_env({
+        "ACCORD_DATA_DIR": str(tmp_path), "ACCORD_SMTP_HOST": "mail.internal", "ACCORD_SMTP_PORT": "2525",
+        "ACCORD_MAIL_FROM": "noreply@firm.example", "ACCORD_PUBLIC_URL": "https://apply.firm.example/",
+        "ACCORD_RESUME_DAYS": "2", "ACCORD_MAX_UPLOAD_MB": "0.5"}))
+    assert (options.smtp_host, options.smtp_port, options.mail_from) == ("mail.internal", 2525, "noreply@firm.example")
+    assert options.public_url == "https://apply.firm.example" and options.resume_days == 2
+    assert options.max_upload_bytes == 512 * 1024
