@@ -112,6 +112,23 @@ def test_htmx_swaps_the_screen_without_reloading(browser: Browser, live: LiveSer
     context.close()
 
 
+def test_browser_back_after_htmx_navigation_restores_the_page(browser: Browser, live: LiveServer) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    page.goto(f"{live.url}/i/loan_application")
+    sid = session_id(page)
+    submit(page, 0)
+    question = page.locator("main h1").inner_text()
+    click_and_settle(page, page.locator('main button[name="_save"]'))
+    expect(page).to_have_url(f"{live.url}/s/{sid}/save")
+    page.go_back()
+    expect(page).to_have_url(f"{live.url}/s/{sid}")
+    expect(page.locator("main h1")).to_have_text(question)
+    expect(page.locator("main form button.primary")).to_be_visible()
+    expect(page.locator("header.site")).to_have_count(1)  # the whole page came back once, not nested
+    context.close()
+
+
 def test_the_walk_completes_with_javascript_off(browser: Browser, live: LiveServer) -> None:
     context = browser.new_context(java_script_enabled=False)
     context.set_default_timeout(10_000)

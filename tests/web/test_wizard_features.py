@@ -392,6 +392,7 @@ def test_signature_drawn_typed_blank_and_broken(client: TestClient, db: Engine, 
     blank = "data:image/png;base64," + base64.b64encode(png_bytes(30, 10, drawn=False)).decode()
     response = post(client, sid, {"applicant_signature": blank})
     assert response.status_code == 422 and "signature box is empty" in response.text
+    assert 'href="#field-0-typed"' in response.text  # the summary links to the input that works without JS
     broken = post(client, sid, {"applicant_signature": "data:image/png;base64,AAAA"})
     assert broken.status_code == 422 and "could not be read" in broken.text
     assert post(client, sid, {}).status_code == 422  # nothing at all: required
