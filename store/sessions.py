@@ -17,7 +17,7 @@ from sqlmodel import Session as DB
 from sqlmodel import col, select
 
 import engine
-from store.models import AnswerEvent, Firm, InterviewVersion, Session, utcnow
+from store.models import AnswerEvent, Firm, InterviewVersion, Session, Upload, utcnow
 
 
 class StoreError(Exception):
@@ -174,6 +174,26 @@ def save_draft(db: DB, session: Session, draft: dict[str, Any] | None) -> Sessio
     fresh = db.get(Session, session.id, populate_existing=True)
     assert fresh is not None
     return fresh
+
+
+def add_upload(db: DB, session_id: str, field: str, filename: str, content_type: str, size: int,
+               sha256: str) -> Upload:
+    """Record an uploaded file (its bytes are already stored under their SHA-256), committed."""
+    row = Upload(session_id=session_id, field=field, filename=filename, content_type=content_type, size=size,
+                 sha256=sha256)
+    db.add(row)
+    db.commit()
+    db.refresh(row)
+    return row
+
+
+def session_uploads(db: DB, session_id: str, ids: list[str]) -> list[Upload]:
+    """The uploads among `ids` that belong to this session (in the order asked; others ignored)."""
+    if not ids:
+        return []
+    rows = db.exec(select(Upload).where(col(Upload.id).in_(ids), Upload.session_id == session_id)).all()
+    by_id = {r.id: r for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _state_json(state: engine.State) -> dict[str, Any]:

@@ -6,6 +6,7 @@ the JSON API are still to come (issue 3).
 from __future__ import annotations
 
 import contextvars
+import importlib.resources
 import json
 import logging
 import secrets
@@ -30,6 +31,8 @@ from store import migrate
 from store.database import check
 from web.agreement import AgreementPages
 from web.chat import Chat
+from web.options import WebOptions
+from web.resume import Resume
 from web.signing import SigningPages
 from web.wizard import Wizard
 
@@ -133,8 +136,14 @@ The chat mode lands later with issue 3.</p></main></body></html>
 """
 
 
+def htmx_script() -> bytes:
+    """htmx as shipped by the pinned pip package `django-js-lib-htmx` (module `js_lib_htmx`)."""
+    return (importlib.resources.files("js_lib_htmx") / "static" / "htmx" / "htmx.min.js").read_bytes()
+
+
 def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = False,
-               blob_dir: Path | None = None, mailer: Mailer | None = None, signer: DocumentSigner | None = None,
+               options: WebOptions | None = None, blob_dir: Path | None = None,
+               mailer: Mailer | None = None, signer: DocumentSigner | None = None,
                public_url: str = "") -> Starlette:
     """The application over an already created (and normally migrated) database engine.
 
@@ -145,13 +154,18 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
     signing e-mails (none: they are not sent), `signer` applies PAdES signatures, `public_url`
     prefixes the links in e-mails."""
     secret = secret_key or secrets.token_urlsafe(32)
-    wizard = Wizard(db, secret)
+    wizard = Wizard(db, secret, options=options)
     blobs = blob_dir or Path(tempfile.mkdtemp(prefix="accord-blobs-"))
     agreements = AgreementPages(db, wizard, blobs)
     notifier = envelope_notifier(lambda: DBSession(db), mailer, secret, public_url) if mailer else None
     send_code = code_sender(lambda: DBSession(db), mailer) if mailer else None
     signing_pages = SigningPages(db, secret, blobs, notifier=notifier, send_code=send_code, signer=signer,
                                  public_url=public_url)
+    resume = Resume(wizard, secret)
+    htmx = htmx_script()
+
+    def htmx_js(request: Request) -> Response:
+        return Response(htmx, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
 
     def root(request: Request) -> Response:
         return HTMLResponse(ROOT_PAGE)
@@ -182,6 +196,8 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             *agreements.routes(),
             *signing_pages.routes(),
             *Chat(wizard).routes(),
+            *resume.routes(),
+            Route("/static/vendor/htmx.min.js", htmx_js),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
     )

@@ -26,7 +26,6 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from importlib import resources
 from typing import Any
 
 from babel.dates import format_date
@@ -58,12 +57,13 @@ from web.wizard import (
     _as_text,
     _checked,
     draft_values,
+    is_htmx,
     remember,
     set_by_button,
     templates,
 )
 
-HTMX_PATH = "/static/vendor/htmx.min.js"
+HTMX_PATH = "/static/vendor/htmx.min.js"  # served by web/app.py
 CHECKBOX_BOOLS = frozenset({"yesno", "noyes", "yesnowide", "noyeswide"})
 RADIO_BOOLS = frozenset({"yesnoradio", "noyesradio", "yesnomaybe", "noyesmaybe"})
 MULTI = frozenset({"checkboxes", "multiselect"})
@@ -119,8 +119,6 @@ class Chat:
         return [
             Route("/s/{session_id}/chat", self.show, methods=["GET"]),
             Route("/s/{session_id}/chat", self.post, methods=["POST"]),
-            # Until htmx is served for every page, the chat serves the pip package's copy.
-            Route(HTMX_PATH, htmx, methods=["GET"]),
         ]
 
     # -- routes -----------------------------------------------------------------------------
@@ -380,10 +378,6 @@ class Chat:
 # -- screens to bubbles ------------------------------------------------------------------------
 
 
-def is_htmx(request: Request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 def next_field(screen: Screen, draft: dict[str, Any]) -> Field | None:
     """The next field to ask: the first shown one (same-screen `show if` judged on the draft)
     with a variable, not set by a button and not answered yet."""
@@ -546,9 +540,3 @@ def _pairs(values: dict[str, Any]) -> list[tuple[str, str]]:
         else:
             out.append((key, str(value)))
     return out
-
-
-def htmx(request: Request) -> Response:
-    """htmx from the `django-js-lib-htmx` pip package (its file only; nothing of Django)."""
-    script = resources.files("js_lib_htmx").joinpath("static/htmx/htmx.min.js").read_bytes()
-    return Response(script, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})

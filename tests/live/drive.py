@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from sqlmodel import Session as DB
 
 import engine
@@ -76,11 +76,20 @@ def fill(page: Page, screen: Screen, answers: dict[str, Any]) -> None:
 
 def submit(page: Page, button: int | None) -> None:
     form = page.locator("main form")
-    if button is not None:
-        form.locator(f'button[name="_button"][value="{button}"]').click()
+    target = (form.locator(f'button[name="_button"][value="{button}"]') if button is not None
+              else form.locator("button.primary").first)
+    click_and_settle(page, target)
+
+
+def click_and_settle(page: Page, target: Locator) -> None:
+    """Click, then wait for the next screen: an htmx swap when wizard.js runs (it counts swaps on
+    `body[data-swaps]`), else the page load of a plain form post (JavaScript off)."""
+    swaps = page.locator("body").get_attribute("data-swaps")
+    target.click()
+    if swaps is not None:
+        page.wait_for_selector(f'body[data-swaps="{int(swaps) + 1}"]', state="attached")
     else:
-        form.locator("button.primary").first.click()
-    page.wait_for_load_state()
+        page.wait_for_load_state()
 
 
 def walk(page: Page, data_dir: Path, seed: int = 1, limit: int = 60, stop_at: str | None = None,
