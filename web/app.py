@@ -207,4 +207,5 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
     app.add_middleware(RequestIdMiddleware)
     app.state.db = db
     app.state.blob_dir = blobs
+    app.state.signing_notifier = notifier  # for whoever sends envelopes (the agent console, tests)
     return app
