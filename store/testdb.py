@@ -39,7 +39,7 @@ def fresh_postgres() -> Iterator[str]:
 
 
 @contextmanager
-def test_database(folder: Path) -> Iterator[str]:
+def scratch_database(folder: Path) -> Iterator[str]:
     """A database URL for one test (or one live server): SQLite in `folder`, or a fresh PostgreSQL."""
     if ON_POSTGRES:
         with fresh_postgres() as url:

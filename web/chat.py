@@ -173,8 +173,10 @@ class Chat:
             draft = draft_values(session, step)
             base = [("_csrf", self.wizard.csrf_token(session_id)), ("_version", str(session.version))]
             if "_back" in form:
-                if draft:  # Back inside a screen: un-answer its last field
-                    draft.pop(list(draft)[-1])
+                if draft:  # Back inside a screen: un-answer its last answered field, in screen order
+                    # (not the dict's order: PostgreSQL's JSONB does not keep the order keys were added in)
+                    last = next(f.key for f in reversed(step.fields) if f.key in draft)
+                    draft.pop(last)
                     return self._keep(db, session, step, draft, session_id)
                 if not state.history:
                     return self._build(iv, state, session, notice=_t(NO_BACK), status=409)

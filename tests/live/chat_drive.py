@@ -10,7 +10,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from drive import session_id
+from drive import database_url, session_id
 from playwright.sync_api import Page, expect
 from sqlmodel import Session as DB
 
@@ -29,7 +29,7 @@ NO = {"en": ("no", "nope"), "vi": ("không", "ko")}
 
 def now(data_dir: Path, sid: str) -> tuple[Screen | Done, dict[str, Any], engine.State]:
     """The current screen, the chat's draft for it and the state, as the server has them."""
-    db = make_engine(f"sqlite:///{data_dir / 'accord.db'}")
+    db = make_engine(database_url(data_dir))
     try:
         with DB(db) as s:
             session, state = load_state(s, sid)

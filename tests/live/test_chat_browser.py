@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from browsing import VIEWPORTS, new_context, screenshot
 from chat_drive import answered, chat_walk, click, now, say, swaps
-from drive import session_id, walk
+from drive import click_and_settle, session_id, walk
 from playwright.sync_api import Browser, Page, expect
 from server import LiveServer
 
@@ -104,8 +104,7 @@ def test_switch_to_the_wizard_in_the_middle_of_a_screen(browser: Browser, live: 
     expect(page.get_by_role("link", name="Continue as a chat")).to_be_visible()
     page.locator('[name="applicant_email"]').fill("hoa@example.com")
     page.locator('[name="applicant_phone"]').fill("0912 345 678")
-    page.locator("main form button.primary").click()
-    page.wait_for_load_state()
+    click_and_settle(page, page.locator("main form button.primary"))
     step, draft, state = now(live.data_dir, sid)
     assert isinstance(step, Screen) and step.block_id == "applicant country" and draft == {}
     assert state.namespace["applicant_name"] == "Lê Thị Hoa"

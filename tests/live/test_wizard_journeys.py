@@ -23,7 +23,7 @@ ERROR_PREFIX = {"en": "Error:", "vi": "Lỗi:"}
 
 
 def stored(live: LiveServer, sid: str) -> dict[str, object]:
-    db = make_engine(f"sqlite:///{live.data_dir / 'accord.db'}")
+    db = make_engine(live.database_url)
     try:
         with DB(db) as s:
             return dict(load_state(s, sid)[1].namespace)

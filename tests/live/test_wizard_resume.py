@@ -16,6 +16,7 @@ from server import LiveServer
 from smtp_inbox import Inbox
 
 from engine import Screen
+from store.testdb import scratch_database
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +27,14 @@ def inbox() -> Iterator[Inbox]:
 
 @pytest.fixture(scope="module")
 def mail_live(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[LiveServer]:
-    server = LiveServer(Path(tmp_path_factory.mktemp("live-mail")), env={
-        "ACCORD_SMTP_HOST": "127.0.0.1", "ACCORD_SMTP_PORT": str(inbox.port),
-        "ACCORD_MAIL_FROM": "accord@test.invalid"})
-    server.env["ACCORD_PUBLIC_URL"] = server.url
-    with server:
-        yield server
+    folder = Path(tmp_path_factory.mktemp("live-mail"))
+    with scratch_database(folder) as url:
+        server = LiveServer(folder, database_url=url, env={
+            "ACCORD_SMTP_HOST": "127.0.0.1", "ACCORD_SMTP_PORT": str(inbox.port),
+            "ACCORD_MAIL_FROM": "accord@test.invalid"})
+        server.env["ACCORD_PUBLIC_URL"] = server.url
+        with server:
+            yield server
 
 
 @pytest.mark.parametrize(("lang", "sent"), [("en", "We sent a link"), ("vi", "Chúng tôi đã gửi liên kết")])

@@ -16,6 +16,7 @@ from sqlmodel import Session as DB
 
 from store.database import make_engine
 from store.sessions import load_state
+from store.testdb import scratch_database
 
 FEATURES = ROOT / "tests" / "web" / "features"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
@@ -24,12 +25,13 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
 @pytest.fixture(scope="module")
 def features(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     env = {"ACCORD_INTERVIEWS_DIR": str(FEATURES), "ACCORD_MAX_UPLOAD_MB": "0.05"}
-    with LiveServer(Path(tmp_path_factory.mktemp("live-features")), env=env) as server:
+    folder = Path(tmp_path_factory.mktemp("live-features"))
+    with scratch_database(folder) as url, LiveServer(folder, database_url=url, env=env) as server:
         yield server
 
 
 def answer(server: LiveServer, sid: str, var: str) -> object:
-    db = make_engine(f"sqlite:///{server.data_dir / 'accord.db'}")
+    db = make_engine(server.database_url)
     try:
         with DB(db) as s:
             return load_state(s, sid)[1].namespace.get(var)

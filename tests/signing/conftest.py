@@ -12,12 +12,12 @@ from sqlmodel import Session as DB
 from store import migrate
 from store.database import make_engine
 from store.sessions import ensure_firm
-from store.testdb import test_database
+from store.testdb import scratch_database
 
 
 @pytest.fixture
 def db_engine(tmp_path: Path) -> Iterator[Engine]:
-    with test_database(tmp_path) as url:
+    with scratch_database(tmp_path) as url:
         migrate.upgrade(url)
         engine = make_engine(url)
         yield engine

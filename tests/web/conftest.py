@@ -12,12 +12,12 @@ from accord.serve import seed
 from accord.settings import DEFAULT_INTERVIEWS
 from store import migrate
 from store.database import make_engine
-from store.testdb import test_database
+from store.testdb import scratch_database
 
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
-    with test_database(tmp_path) as url:
+    with scratch_database(tmp_path) as url:
         yield url
 
 
