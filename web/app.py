@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from store import migrate
 from store.database import check
+from web.api import Api
 from web.wizard import Wizard
 
 log = logging.getLogger("accord.web")
@@ -160,6 +161,7 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *wizard.routes(),
+            *Api(db, secret).routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
     )
