@@ -11,12 +11,13 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import Engine, bindparam, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DB
 from sqlmodel import col, select
 
 import engine
+from store.database import write_lock
 from store.models import AnswerEvent, Firm, InterviewVersion, Session, utcnow
 
 
@@ -111,11 +112,15 @@ def load_state(db: DB, session_id: str) -> tuple[Session, engine.State]:
     session = db.get(Session, session_id)
     if session is None:
         raise SessionNotFound("no such session")
-    stmt = select(AnswerEvent).where(AnswerEvent.session_id == session_id).order_by(col(AnswerEvent.seq))
-    events = db.exec(stmt).all()
+    # Plain rows, not ORM objects: this runs on every step and the log only grows.
+    stmt = (
+        select(col(AnswerEvent.seq), col(AnswerEvent.at), col(AnswerEvent.block), col(AnswerEvent.changes))
+        .where(AnswerEvent.session_id == session_id)
+        .order_by(col(AnswerEvent.seq))
+    )
     data = dict(session.state)
     data["log"] = [
-        {"seq": e.seq, "at": _iso(e.at), "block": e.block, "changes": e.changes} for e in events
+        {"seq": seq, "at": _iso(at), "block": block, "changes": changes} for seq, at, block, changes in db.exec(stmt)
     ]
     return session, engine.State.from_json(data)
 
@@ -125,35 +130,54 @@ def save_step(db: DB, session: Session, state: engine.State) -> Session:
     transaction, committed before returning.
 
     `session` is the row as loaded with the state: if anyone saved the session since (its
-    version moved on), nothing is written and `StaleSession` is raised."""
+    version moved on), nothing is written and `StaleSession` is raised. The row returned is
+    `session`, expired: its attributes are read again from the database when next used."""
     now = utcnow()
+    data = _state_json(state)  # serialised before the lock: the lock is held for the writes only
+    bind = db.get_bind()
+    assert isinstance(bind, Engine)
+    with write_lock(bind):
+        try:
+            _write_step(db, session, state, data, now)
+        except BaseException:
+            db.rollback()  # release the database's write lock before ours
+            raise
+    db.expire(session)
+    return session
+
+
+# The statements of a step, built once (building SQLAlchemy expressions costs more than running them).
+_SESSIONS = Session.__table__  # type: ignore[attr-defined]
+_EVENTS = AnswerEvent.__table__  # type: ignore[attr-defined]
+_UPDATE_STATE = (
+    update(_SESSIONS)
+    .where(_SESSIONS.c.id == bindparam("b_id"), _SESSIONS.c.version == bindparam("b_seen"))
+    .values(state=bindparam("b_state"), lang=bindparam("b_lang"), updated_at=bindparam("b_now"),
+            version=bindparam("b_next"))
+)
+_LAST_SEQ = select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == bindparam("b_id"))
+_INSERT_EVENT = insert(_EVENTS)
+
+
+def _write_step(db: DB, session: Session, state: engine.State, data: dict[str, Any], now: dt.datetime) -> None:
+    session_id, seen = session.id, session.version
+    conn = db.connection()  # the ORM session's own transaction
     # The guarded UPDATE comes first: it takes the write lock (SQLite) / row lock (PostgreSQL).
-    result = db.execute(
-        update(Session)
-        .where(col(Session.id) == session.id, col(Session.version) == session.version)
-        .values(state=_state_json(state), lang=state.lang, updated_at=now, version=session.version + 1)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        db.rollback()
+    result = conn.execute(_UPDATE_STATE, {"b_id": session_id, "b_seen": seen, "b_state": data, "b_lang": state.lang,
+                                          "b_now": now, "b_next": seen + 1})
+    if result.rowcount != 1:
         raise StaleSession("the session was changed by another request; reload it and try again")
-    stored = db.exec(select(func.max(AnswerEvent.seq)).where(AnswerEvent.session_id == session.id)).one() or 0
+    stored = conn.execute(_LAST_SEQ, {"b_id": session_id}).scalar() or 0
     if len(state.log) < stored:
-        db.rollback()
         raise StoreError("the state's answer log is shorter than the stored one (the log is append-only)")
-    for entry in state.log[stored:]:
-        db.add(
-            AnswerEvent(
-                session_id=session.id,
-                seq=int(entry["seq"]),
-                block=str(entry["block"]),
-                changes=entry["changes"],
-                at=_parse(entry.get("at")) or now,
-            )
-        )
+    rows = [
+        {"session_id": session_id, "seq": int(entry["seq"]), "block": str(entry["block"]),
+         "changes": entry["changes"], "at": _parse(entry.get("at")) or now}
+        for entry in state.log[stored:]
+    ]
+    if rows:
+        conn.execute(_INSERT_EVENT, rows)
     db.commit()
-    fresh = db.get(Session, session.id, populate_existing=True)
-    assert fresh is not None
-    return fresh
 
 
 def _state_json(state: engine.State) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import hmac
 import json
 import logging
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine
@@ -195,7 +196,7 @@ def screen_json(session_id: str, step: flow.Step) -> dict[str, Any]:
         "kind": screen.kind,
         "end": screen.is_end,
         "question": screen.question,
-        "question_html": str(markup.render(screen.question, inline=True)),
+        "question_html": _html(screen.question, inline=True),
         **_text("subquestion", screen.subquestion),
         "help": screen.help,
         "help_label": screen.help_label,
@@ -204,7 +205,7 @@ def screen_json(session_id: str, step: flow.Step) -> dict[str, Any]:
         "buttons": [] if screen.is_end else [
             {"index": i, "label": b.label, "action": b.action, "value": jsonable(b.value)}
             for i, b in enumerate(screen.buttons)],
-        "review": [{"index": i, "label": r.label, "text": r.text, "html": str(markup.render(r.text)),
+        "review": [{"index": i, "label": r.label, "text": r.text, "html": _html(r.text),
                     "editable": bool(r.vars)} for i, r in enumerate(screen.review)],
         "back": screen.back_button,
         "progress": screen.progress,
@@ -213,14 +214,21 @@ def screen_json(session_id: str, step: flow.Step) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=2048)
+def _html(text: str, inline: bool = False) -> str:
+    """Markdown to HTML, remembered: most screen texts recur from session to session, and
+    rendering was a tenth of a step's time (bench/web.py). Texts only: nothing is logged."""
+    return str(markup.render(text, inline=inline))
+
+
 def _text(name: str, text: str) -> dict[str, str]:
-    return {name: text, f"{name}_html": str(markup.render(text)) if text else ""}
+    return {name: text, f"{name}_html": _html(text) if text else ""}
 
 
 def _field(screen: Screen, f: Field) -> dict[str, Any]:
     if f.var is None:
         return {"key": f.key, "datatype": "note", "label": "", "required": False, "note": f.note,
-                "note_html": str(markup.render(f.note)), "by_button": False, "choices": [], "hint": None,
+                "note_html": _html(f.note), "by_button": False, "choices": [], "hint": None,
                 "help": None, "value": None}
     out: dict[str, Any] = {
         "key": f.key,

@@ -10,6 +10,8 @@ acknowledges is durable.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -63,10 +65,31 @@ def start(db_engine: Engine, firm_slug: str, name: str, lang: str) -> SessionRow
 def load(db: DB, session_id: str) -> tuple[SessionRow, engine.Interview, State]:
     """The session row, its compiled interview version and its state; `SessionNotFound` if absent."""
     session, state = load_state(db, session_id)
-    version = db.get(InterviewVersion, session.interview_version_id)
+    return session, compiled(db, session.interview_version_id), state
+
+
+_COMPILED: OrderedDict[int, engine.Interview] = OrderedDict()
+_COMPILED_LOCK = threading.Lock()
+
+
+def compiled(db: DB, version_id: int) -> engine.Interview:
+    """The compiled interview of a stored version, kept per process by version id: a version
+    never changes, so neither its row (with its whole YAML source) nor the file is read again
+    on every step. (`compile_version` checks the file; this checks nothing after the first use.)"""
+    with _COMPILED_LOCK:
+        iv = _COMPILED.get(version_id)
+        if iv is not None:
+            _COMPILED.move_to_end(version_id)
+            return iv
+    version = db.get(InterviewVersion, version_id)
     if version is None:
         raise SessionNotFound("no such interview version")
-    return session, compile_version(version), state
+    iv = compile_version(version)
+    with _COMPILED_LOCK:
+        _COMPILED[version_id] = iv
+        while len(_COMPILED) > 64:
+            _COMPILED.popitem(last=False)
+    return iv
 
 
 def current(db_engine: Engine, session_id: str) -> Step:
