@@ -7,9 +7,6 @@ foreign keys on, a busy timeout (concurrent writers wait instead of failing) and
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, event, text
@@ -50,31 +47,6 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.close()
 
     return engine
-
-
-_WRITE_LOCKS: dict[str, threading.Lock] = {}
-_WRITE_LOCKS_GUARD = threading.Lock()
-
-
-@contextlib.contextmanager
-def write_lock(engine: Engine) -> Iterator[None]:
-    """Hold around a SQLite write transaction (first write to commit): one writer at a time per
-    database file in this process.
-
-    SQLite lets one connection write at a time; the others get SQLITE_BUSY and its busy handler
-    sleeps 1, 2, 5, 10 ... ms before retrying. Under concurrent steps (the server runs units of
-    work in a thread pool) those sleeps, not the work, set the pace (py-spy on `bench/web.py`:
-    the step threads spent most of their time in them); queued on this lock, the next writer
-    starts the moment the previous one commits. Other processes on the same file still meet
-    the busy timeout. PostgreSQL locks rows itself: no lock there."""
-    if engine.dialect.name != "sqlite":
-        yield
-        return
-    key = str(engine.url)
-    with _WRITE_LOCKS_GUARD:
-        lock = _WRITE_LOCKS.setdefault(key, threading.Lock())
-    with lock:
-        yield
 
 
 def check(engine: Engine) -> str | None:

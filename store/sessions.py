@@ -8,6 +8,7 @@ an applicant's interview session).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlmodel import Session as DB
 from sqlmodel import col, select
 
 import engine
-from store.database import write_lock
+from store.groupcommit import Job, group
 from store.models import AnswerEvent, Firm, InterviewVersion, Session, utcnow
 
 
@@ -131,19 +132,42 @@ def save_step(db: DB, session: Session, state: engine.State) -> Session:
 
     `session` is the row as loaded with the state: if anyone saved the session since (its
     version moved on), nothing is written and `StaleSession` is raised. The row returned is
-    `session`, expired: its attributes are read again from the database when next used."""
-    now = utcnow()
-    data = _state_json(state)  # serialised before the lock: the lock is held for the writes only
+    `session`, expired: its attributes are read again from the database when next used.
+
+    On SQLite, concurrent steps of this process are committed together (`store.groupcommit`:
+    one transaction and one fsync for all the steps queued meanwhile; each is still written
+    whole or not at all and acknowledged only after that commit)."""
+    job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.log, utcnow()))
     bind = db.get_bind()
     assert isinstance(bind, Engine)
-    with write_lock(bind):
-        try:
-            _write_step(db, session, state, data, now)
-        except BaseException:
-            db.rollback()  # release the database's write lock before ours
-            raise
+    if bind.dialect.name == "sqlite" and _idle(db):
+        group(str(bind.url)).run(job, lambda batch: _write_steps(db, batch))
+        db.commit()  # ends this session's (read-only) transaction, expiring what it loaded, as before
+    else:
+        _write_steps(db, [job])
+    if job.error is not None:
+        raise job.error
     db.expire(session)
     return session
+
+
+@dataclass(frozen=True)
+class _StepWrite:
+    session_id: str
+    seen: int  # the version the state was loaded at
+    state: dict[str, Any]  # State.to_json() without the log
+    lang: str
+    log: list[dict[str, Any]]
+    now: dt.datetime
+
+
+def _idle(db: DB) -> bool:
+    """True when `db` has nothing of its own to write: no pending ORM changes and no write
+    transaction open on its connection (then its step can join a group commit)."""
+    if db.new or db.dirty or db.deleted:
+        return False
+    raw = db.connection().connection.dbapi_connection
+    return not getattr(raw, "in_transaction", True)
 
 
 # The statements of a step, built once (building SQLAlchemy expressions costs more than running them).
@@ -159,25 +183,36 @@ _LAST_SEQ = select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == bindpa
 _INSERT_EVENT = insert(_EVENTS)
 
 
-def _write_step(db: DB, session: Session, state: engine.State, data: dict[str, Any], now: dt.datetime) -> None:
-    session_id, seen = session.id, session.version
-    conn = db.connection()  # the ORM session's own transaction
-    # The guarded UPDATE comes first: it takes the write lock (SQLite) / row lock (PostgreSQL).
-    result = conn.execute(_UPDATE_STATE, {"b_id": session_id, "b_seen": seen, "b_state": data, "b_lang": state.lang,
-                                          "b_now": now, "b_next": seen + 1})
-    if result.rowcount != 1:
-        raise StaleSession("the session was changed by another request; reload it and try again")
-    stored = conn.execute(_LAST_SEQ, {"b_id": session_id}).scalar() or 0
-    if len(state.log) < stored:
-        raise StoreError("the state's answer log is shorter than the stored one (the log is append-only)")
-    rows = [
-        {"session_id": session_id, "seq": int(entry["seq"]), "block": str(entry["block"]),
-         "changes": entry["changes"], "at": _parse(entry.get("at")) or now}
-        for entry in state.log[stored:]
-    ]
-    if rows:
-        conn.execute(_INSERT_EVENT, rows)
-    db.commit()
+def _write_steps(db: DB, jobs: list[Job]) -> None:
+    """Write each job's step (checks first, so a refused job writes nothing), commit once.
+    A refused job gets its `error`; a failed commit rolls back and fails them all."""
+    conn = db.connection()
+    try:
+        for job in jobs:
+            w: _StepWrite = job.payload
+            stored = conn.execute(_LAST_SEQ, {"b_id": w.session_id}).scalar() or 0
+            if len(w.log) < stored:
+                job.error = StoreError("the state's answer log is shorter than the stored one (the log is append-only)")
+                continue
+            # The guarded UPDATE takes the write lock (SQLite) / row lock (PostgreSQL).
+            result = conn.execute(_UPDATE_STATE, {"b_id": w.session_id, "b_seen": w.seen, "b_state": w.state,
+                                                  "b_lang": w.lang, "b_now": w.now, "b_next": w.seen + 1})
+            if result.rowcount != 1:
+                job.error = StaleSession("the session was changed by another request; reload it and try again")
+                continue
+            rows = [
+                {"session_id": w.session_id, "seq": int(entry["seq"]), "block": str(entry["block"]),
+                 "changes": entry["changes"], "at": _parse(entry.get("at")) or w.now}
+                for entry in w.log[stored:]
+            ]
+            if rows:
+                conn.execute(_INSERT_EVENT, rows)
+        db.commit()
+    except BaseException as exc:  # noqa: BLE001 - handed to every job's caller
+        db.rollback()
+        for job in jobs:
+            if job.error is None:
+                job.error = exc
 
 
 def _state_json(state: engine.State) -> dict[str, Any]:

@@ -117,9 +117,10 @@ def test_kill_between_steps_loses_no_acknowledged_answer(tmp_path: Path) -> None
         server.stop()
 
 
-def _client(url: str, owned: list[ApiSession], rng: random.Random, stop: threading.Event,
+def _client(url: str, owned: list[ApiSession], rng: random.Random, stop: threading.Event, going: threading.Event,
             errors: list[BaseException]) -> None:
-    """Post steps until told to stop or the server dies; a new session when one ends."""
+    """Post steps until told to stop or the server dies; a new session when one ends. `going`
+    is set once a step was acknowledged."""
     with httpx.Client(base_url=url, timeout=10) as client:
         try:
             if owned and not owned[-1].screen["end"]:
@@ -128,6 +129,7 @@ def _client(url: str, owned: list[ApiSession], rng: random.Random, stop: threadi
                 if not owned or owned[-1].screen["end"]:
                     owned.append(create(client, rng.choice(["en", "vi"])))
                 step(client, owned[-1], rng)
+                going.set()
         except httpx.TransportError:
             return  # the server died under us: this request was not acknowledged
         except BaseException as exc:  # noqa: BLE001 - handed to the test thread
@@ -142,14 +144,16 @@ def test_kill_in_the_middle_of_requests(tmp_path: Path) -> None:
     owned: list[list[ApiSession]] = [[] for _ in range(CLIENTS)]
     try:
         for round_ in range(ROUNDS):
-            stop, errors = threading.Event(), []
+            stop, going, errors = threading.Event(), threading.Event(), []
             before = sum(len(s.answered) for mine in owned for s in mine)
             threads = [threading.Thread(target=_client, args=(server.url, owned[n],
-                                                              random.Random(seed + 100 * round_ + n), stop, errors))
+                                                              random.Random(seed + 100 * round_ + n),
+                                                              stop, going, errors))
                        for n in range(CLIENTS)]
             for t in threads:
                 t.start()
-            time.sleep(rng.uniform(0.3, 1.0))
+            assert going.wait(20), f"seed {seed}: no step acknowledged in round {round_}"
+            time.sleep(rng.uniform(0.05, 0.8))  # then a random moment, steps in flight
             server.kill()  # SIGKILL with requests in flight
             stop.set()
             for t in threads:
