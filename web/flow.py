@@ -24,7 +24,15 @@ import engine
 from engine import Button, Done, Screen, State, ValidationErrors
 from store.models import Firm, InterviewVersion
 from store.models import Session as SessionRow
-from store.sessions import SessionNotFound, StaleSession, compile_version, latest_version, load_state, save_step
+from store.sessions import (
+    SessionNotFound,
+    SessionSnapshot,
+    StaleSession,
+    compile_version,
+    latest_version,
+    load_step,
+    save_step,
+)
 from store.sessions import start_session as store_start_session
 
 # A front end's own look at the answers before the engine's: (errors per key, button to press).
@@ -62,9 +70,9 @@ def start(db_engine: Engine, firm_slug: str, name: str, lang: str) -> SessionRow
         return store_start_session(db, firm, version, lang)
 
 
-def load(db: DB, session_id: str) -> tuple[SessionRow, engine.Interview, State]:
-    """The session row, its compiled interview version and its state; `SessionNotFound` if absent."""
-    session, state = load_state(db, session_id)
+def load(db: DB, session_id: str) -> tuple[SessionSnapshot, engine.Interview, State]:
+    """The session, its compiled interview version and its state; `SessionNotFound` if absent."""
+    session, state = load_step(db, session_id)
     return session, compiled(db, session.interview_version_id), state
 
 
@@ -156,7 +164,7 @@ def back(db_engine: Engine, session_id: str, version: int) -> Step:
         return _save(db, row, iv, state)
 
 
-def _save(db: DB, row: SessionRow, iv: engine.Interview, state: State) -> Step:
+def _save(db: DB, row: SessionSnapshot, iv: engine.Interview, state: State) -> Step:
     seen = row.version
     try:
         save_step(db, row, state)
