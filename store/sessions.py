@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, bindparam, func, insert, update
 from sqlalchemy import select as sa_select
@@ -128,6 +128,7 @@ class SessionSnapshot:
     interview_version_id: int
     lang: str
     version: int
+    logged: int  # answer events stored when it was read
 
 
 def load_step(db: DB, session_id: str) -> tuple[SessionSnapshot, engine.State]:
@@ -138,7 +139,8 @@ def load_step(db: DB, session_id: str) -> tuple[SessionSnapshot, engine.State]:
         raise SessionNotFound("no such session")
     data = dict(row.state)
     data["log"] = _log(db, session_id)
-    snapshot = SessionSnapshot(session_id, row.firm_id, row.interview_version_id, row.lang, row.version)
+    snapshot = SessionSnapshot(session_id, row.firm_id, row.interview_version_id, row.lang, row.version,
+                               len(data["log"]))
     return snapshot, engine.State.from_json(data)
 
 
@@ -165,7 +167,10 @@ def save_step(db: DB, session: Row, state: engine.State) -> Row:
     On SQLite, concurrent steps of this process are committed together (`store.groupcommit`:
     one transaction and one fsync for all the steps queued meanwhile; each is still written
     whole or not at all and acknowledged only after that commit)."""
-    job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.log, utcnow()))
+    # A snapshot knows how many events were stored when it was read; the version guard proves
+    # that is still so when its UPDATE goes through (only save_step writes both, together).
+    logged = session.logged if isinstance(session, SessionSnapshot) else None
+    job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.log, utcnow(), logged))
     bind = db.get_bind()
     assert isinstance(bind, Engine)
     if bind.dialect.name == "sqlite" and _idle(db):
@@ -176,7 +181,7 @@ def save_step(db: DB, session: Row, state: engine.State) -> Row:
     if job.error is not None:
         raise job.error
     if isinstance(session, SessionSnapshot):
-        return replace(session, version=session.version + 1)
+        return cast(Row, replace(cast(SessionSnapshot, session), version=session.version + 1, logged=len(state.log)))
     db.expire(session)
     return session
 
@@ -189,6 +194,7 @@ class _StepWrite:
     lang: str
     log: list[dict[str, Any]]
     now: dt.datetime
+    logged: int | None  # events stored when the state was read, if known (else asked)
 
 
 def _idle(db: DB) -> bool:
@@ -228,7 +234,9 @@ def _write_steps(db: DB, jobs: list[Job]) -> None:
     try:
         for job in jobs:
             w: _StepWrite = job.payload
-            stored = conn.execute(_LAST_SEQ, {"b_id": w.session_id}).scalar() or 0
+            stored = w.logged
+            if stored is None:
+                stored = conn.execute(_LAST_SEQ, {"b_id": w.session_id}).scalar() or 0
             if len(w.log) < stored:
                 job.error = StoreError("the state's answer log is shorter than the stored one (the log is append-only)")
                 continue

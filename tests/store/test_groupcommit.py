@@ -6,7 +6,9 @@ from __future__ import annotations
 import random
 import threading
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session as DB
 from sqlmodel import func, select
@@ -15,7 +17,15 @@ import engine
 from accord.autoanswer import answers_for
 from store.groupcommit import group
 from store.models import AnswerEvent
-from store.sessions import StaleSession, ensure_firm, load_state, publish_interview, save_step, start_session
+from store.sessions import (
+    StaleSession,
+    ensure_firm,
+    load_state,
+    load_step,
+    publish_interview,
+    save_step,
+    start_session,
+)
 
 LOAN = Path(__file__).parents[2] / "interviews" / "loan_application.yml"
 THREADS = 6
@@ -36,7 +46,11 @@ def _answer(iv: engine.Interview, state: engine.State, rng: random.Random) -> No
     assert isinstance(result, engine.State)
 
 
-def test_concurrent_steps_are_all_stored_and_share_commits(db_engine: Engine) -> None:
+LOADERS = pytest.mark.parametrize("load", [load_state, load_step], ids=["orm_row", "snapshot"])
+
+
+@LOADERS
+def test_concurrent_steps_are_all_stored_and_share_commits(db_engine: Engine, load: Any) -> None:
     iv = engine.load(LOAN)
     with DB(db_engine) as db:
         firm = ensure_firm(db, "demo", "Demo firm")
@@ -52,7 +66,7 @@ def test_concurrent_steps_are_all_stored_and_share_commits(db_engine: Engine) ->
             for _ in range(STEPS):
                 barrier.wait(10)  # everybody saves at once
                 with DB(db_engine) as db:
-                    row, state = load_state(db, ids[n])
+                    row, state = load(db, ids[n])
                     _answer(iv, state, rng)
                     assert save_step(db, row, state).version == len(state.log) + 1
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -74,7 +88,8 @@ def test_concurrent_steps_are_all_stored_and_share_commits(db_engine: Engine) ->
         assert 0 < batches < THREADS * STEPS  # some steps were committed together
 
 
-def test_concurrent_saves_of_one_session_let_exactly_one_through(db_engine: Engine) -> None:
+@LOADERS
+def test_concurrent_saves_of_one_session_let_exactly_one_through(db_engine: Engine, load: Any) -> None:
     iv = engine.load(LOAN)
     with DB(db_engine) as db:
         firm = ensure_firm(db, "demo", "Demo firm")
@@ -84,7 +99,7 @@ def test_concurrent_saves_of_one_session_let_exactly_one_through(db_engine: Engi
 
     def writer(n: int) -> None:
         with DB(db_engine) as db:
-            row, state = load_state(db, sid)
+            row, state = load(db, sid)
             _answer(iv, state, random.Random(n))
             barrier.wait(10)
             try:
