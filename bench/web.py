@@ -235,6 +235,13 @@ end
 """
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): the server's cost per request,
+    which unlike requests per second does not depend on what else the machine is running."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(args: list[str]) -> tuple[float, float, str]:
     """Run wrk; (requests per second, median latency in ms, full output)."""
     run = subprocess.run(["wrk", *args], capture_output=True, text=True, check=True)
@@ -275,8 +282,14 @@ def main() -> int:
         lua_file = Path(tmp) / "step.lua"
         lua_file.write_text(lua(sessions, steps), encoding="ascii")
         common = [f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "--timeout", "30s"]
-        hello, hello_p50, _ = wrk([*common, f"{server.url}/healthz"])
+        assert server.proc is not None
+        pid = server.proc.pid
+        cpu0 = cpu_seconds(pid)
+        hello, hello_p50, hello_out = wrk([*common, f"{server.url}/healthz"])
+        cpu1 = cpu_seconds(pid)
         step, step_p50, out = wrk([*common, "-s", str(lua_file), server.url, "--", str(args.threads)])
+        cpu2 = cpu_seconds(pid)
+        hello_done = int(re.search(r"(\d+) requests in", hello_out).group(1))  # type: ignore[union-attr]
         bad = int(re.search(r"lua bad: (\d+)", out).group(1))  # type: ignore[union-attr]
         exhausted = int(re.search(r"lua exhausted: (\d+)", out).group(1))  # type: ignore[union-attr]
         done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
@@ -287,6 +300,8 @@ def main() -> int:
     print(f"ratio: {step / hello:.2f}")
     print(f"hello latency p50: {hello_p50:.2f} ms")
     print(f"step latency p50: {step_p50:.2f} ms")
+    print(f"hello server cpu: {1000 * (cpu1 - cpu0) / hello_done:.3f} ms/request")
+    print(f"step server cpu: {1000 * (cpu2 - cpu1) / done:.3f} ms/request")
     print(f"step requests answered: {done} requests")
     print(f"step answers persisted: {stored} events")
     print(f"step non-200 responses: {bad} responses")
