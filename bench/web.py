@@ -305,7 +305,8 @@ def main() -> int:
     print(f"step requests answered: {done} requests")
     print(f"step answers persisted: {stored} events")
     print(f"step non-200 responses: {bad} responses")
-    print(f"sessions used: {count} sessions over {len(steps)} screens")
+    print(f"sessions: {count} sessions")
+    print(f"screens per walk: {len(steps)} screens")
     if bad or exhausted:
         print("error: some step requests were not real steps (non-200, or the sessions ran out)", file=sys.stderr)
         return 1
