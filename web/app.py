@@ -30,6 +30,7 @@ from signing.mail import Mailer, code_sender, envelope_notifier
 from store import migrate
 from store.database import check
 from web.agreement import AgreementPages
+from web.api import Api
 from web.chat import Chat
 from web.options import WebOptions
 from web.resume import Resume
@@ -198,6 +199,7 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             *Chat(wizard).routes(),
             *resume.routes(),
             Route("/static/vendor/htmx.min.js", htmx_js),
+            *Api(db, secret).routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
     )

@@ -1,0 +1,174 @@
+"""One interview step as a unit of work, without HTTP: load the session, check the version the
+client saw, apply answers (or Back, or Edit), commit, plan the next screen.
+
+The JSON API (`web/api.py`) drives sessions through these functions; the wizard
+(`web/wizard.py`) does the same work on its own form posts. They run synchronously (the engine
+and the database are synchronous): call them through `run_in_threadpool`. Every change is
+committed by `store.sessions.save_step` before the function returns, so what a caller
+acknowledges is durable.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+from sqlmodel import Session as DB
+from sqlmodel import select
+
+import engine
+from engine import Button, Done, Screen, State, ValidationErrors
+from store.models import Firm, InterviewVersion
+from store.models import Session as SessionRow
+from store.sessions import (
+    SessionNotFound,
+    SessionSnapshot,
+    StaleSession,
+    compile_version,
+    latest_version,
+    load_step,
+    save_step,
+)
+from store.sessions import start_session as store_start_session
+
+# A front end's own look at the answers before the engine's: (errors per key, button to press).
+Check = Callable[[Screen, dict[str, Any], int | None], tuple[dict[str, list[str]], int | None]]
+
+Kind = Literal["ok", "invalid", "stale", "not_found", "ended", "no_back", "action", "bad_button", "bad_edit"]
+
+
+@dataclass
+class Step:
+    """Where a session stands after a unit of work.
+
+    `kind`: `ok` (saved, or nothing to save), `invalid` (the engine's messages in `errors`, per
+    field key, nothing saved), `stale` (the client's version is not the stored one, nothing
+    saved), `not_found`, `ended` (the screen is an end screen: nothing to answer), `no_back`
+    (no earlier screen), `action` (the button pressed is exit/leave/restart/a URL: the front end
+    carries it out, nothing saved), `bad_button` / `bad_edit` (no such button / review item).
+    `screen` is what to show now; `version` the stored version it goes with."""
+
+    kind: Kind
+    screen: Screen | Done | None = None
+    version: int = 0
+    lang: str = "en"
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    button: Button | None = None
+
+
+def start(db_engine: Engine, firm_slug: str, name: str, lang: str) -> SessionRow | None:
+    """A new session on the firm's latest version of interview `name` (None: no such interview)."""
+    with DB(db_engine) as db:
+        firm = db.exec(select(Firm).where(Firm.slug == firm_slug)).first()
+        version = latest_version(db, firm, name) if firm is not None else None
+        if firm is None or version is None:
+            return None
+        return store_start_session(db, firm, version, lang)
+
+
+def load(db: DB, session_id: str) -> tuple[SessionSnapshot, engine.Interview, State]:
+    """The session, its compiled interview version and its state; `SessionNotFound` if absent."""
+    session, state = load_step(db, session_id)
+    return session, compiled(db, session.interview_version_id), state
+
+
+_COMPILED: OrderedDict[int, engine.Interview] = OrderedDict()
+_COMPILED_LOCK = threading.Lock()
+
+
+def compiled(db: DB, version_id: int) -> engine.Interview:
+    """The compiled interview of a stored version, kept per process by version id: a version
+    never changes, so neither its row (with its whole YAML source) nor the file is read again
+    on every step. (`compile_version` checks the file; this checks nothing after the first use.)"""
+    with _COMPILED_LOCK:
+        iv = _COMPILED.get(version_id)
+        if iv is not None:
+            _COMPILED.move_to_end(version_id)
+            return iv
+    version = db.get(InterviewVersion, version_id)
+    if version is None:
+        raise SessionNotFound("no such interview version")
+    iv = compile_version(version)
+    with _COMPILED_LOCK:
+        _COMPILED[version_id] = iv
+        while len(_COMPILED) > 64:
+            _COMPILED.popitem(last=False)
+    return iv
+
+
+def current(db_engine: Engine, session_id: str) -> Step:
+    """The screen the session is at (planning may compute variables; nothing is saved)."""
+    with DB(db_engine) as db:
+        try:
+            row, iv, state = load(db, session_id)
+        except SessionNotFound:
+            return Step("not_found")
+        return Step("ok", engine.plan(iv, state), row.version, state.lang)
+
+
+def answer(db_engine: Engine, session_id: str, version: int, answers: dict[str, Any], button: int | None = None,
+           edit: int | None = None, check: Check | None = None) -> Step:
+    """Answer the current screen with `answers` (field key -> value, as posted or as JSON: the
+    engine coerces and validates both) and the pressed `button`; or, with `edit`, re-ask the
+    question behind that review item. Saved and committed when valid. `check` may refuse
+    answers first or choose the button they mean."""
+    with DB(db_engine) as db:
+        try:
+            row, iv, state = load(db, session_id)
+        except SessionNotFound:
+            return Step("not_found")
+        step = engine.plan(iv, state)
+        if version != row.version:
+            return Step("stale", step, row.version, state.lang)
+        if isinstance(step, Done) or step.is_end:
+            return Step("ended", step, row.version, state.lang)
+        if edit is not None:
+            if not 0 <= edit < len(step.review) or not step.review[edit].vars:
+                return Step("bad_edit", step, row.version, state.lang)
+            if not engine.revisit(iv, state, step.review[edit].vars[0]):
+                return Step("ok", step, row.version, state.lang)
+            return _save(db, row, iv, state)
+        if button is not None and not 0 <= button < len(step.buttons):
+            return Step("bad_button", step, row.version, state.lang)
+        if check is not None:
+            refused, button = check(step, answers, button)
+            if refused:
+                return Step("invalid", step, row.version, state.lang, errors=refused)
+        chosen = step.buttons[button] if button is not None else None
+        if chosen is not None and chosen.action != "continue":
+            return Step("action", step, row.version, state.lang, button=chosen)
+        result = engine.apply(iv, state, step, answers, button)
+        if isinstance(result, ValidationErrors):
+            errors: dict[str, list[str]] = {}
+            for e in result.errors:
+                errors.setdefault(e.key, []).append(e.message)
+            return Step("invalid", step, row.version, state.lang, errors=errors)
+        return _save(db, row, iv, result)
+
+
+def back(db_engine: Engine, session_id: str, version: int) -> Step:
+    """Go back to the previous screen (later answers are kept); saved and committed."""
+    with DB(db_engine) as db:
+        try:
+            row, iv, state = load(db, session_id)
+        except SessionNotFound:
+            return Step("not_found")
+        if version != row.version:
+            return Step("stale", engine.plan(iv, state), row.version, state.lang)
+        if not engine.go_back(iv, state):
+            return Step("no_back", engine.plan(iv, state), row.version, state.lang)
+        return _save(db, row, iv, state)
+
+
+def _save(db: DB, row: SessionSnapshot, iv: engine.Interview, state: State) -> Step:
+    seen = row.version
+    try:
+        save_step(db, row, state)
+    except StaleSession:
+        fresh, iv, state = load(db, row.id)
+        return Step("stale", engine.plan(iv, state), fresh.version, state.lang)
+    return Step("ok", engine.plan(iv, state), seen + 1, state.lang)
