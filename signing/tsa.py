@@ -1,0 +1,63 @@
+"""RFC 3161 time-stamping: Accord's own small TSA, or an external one.
+
+`AccordTSA` answers `TimeStampReq`s with tokens signed by the PKI's TSA certificate (RSA-2048, critical
+timeStamping EKU, Accord's TSA policy `POLICY_TSA`). It builds on pyHanko's `DummyTimeStamper` (a complete
+RFC 3161 responder that pyHanko ships for tests) and only fixes what a real TSA must state: its policy OID, a
+random 64-bit serial number, UTC time and the CA certificate in the token. `signing.services` serves it at
+`POST <base>/tsa` (`application/timestamp-query` → `application/timestamp-reply`).
+
+`timestamper(...)` is what the signing code uses: the HTTP client of pyHanko (`HTTPTimeStamper`, aiohttp) on
+one shared session, pointed either at Accord's TSA URL or at an external TSA (`ACCORD_TSA_URL`). An external TSA
+must chain to a root the validator trusts (add its root to the verification roots).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+import aiohttp
+from asn1crypto import tsp
+from asn1crypto import x509 as a_x509
+from pyhanko.sign.timestamps import DummyTimeStamper, HTTPTimeStamper, TimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from signing.keys import asn1_cert, asn1_key
+from signing.pki import PKI, POLICY_TSA
+
+
+class AccordTSA(DummyTimeStamper):
+    """Accord's RFC 3161 TSA on the PKI's TSA certificate."""
+
+    def __init__(self, pki: PKI) -> None:
+        super().__init__(tsa_cert=asn1_cert(pki.tsa.certificate), tsa_key=asn1_key(pki.tsa.key),
+                         certs_to_embed=SimpleCertificateStore.from_certs([asn1_cert(c) for c in pki.tsa.chain]))
+
+    def _build_tst_info(self, message_imprint: tsp.MessageImprint, dt_: dt.datetime,
+                        req: tsp.TimeStampReq) -> tsp.TSTInfo:
+        info = {
+            "version": "v1",
+            "policy": tsp.ObjectIdentifier(POLICY_TSA.dotted_string),
+            "message_imprint": message_imprint,
+            "serial_number": secrets.randbits(63),
+            "gen_time": dt_.astimezone(dt.UTC),
+            "accuracy": {"seconds": 1},
+            "tsa": a_x509.GeneralName(name="directory_name", value=self.tsa_cert.subject),
+        }
+        if req["nonce"].native is not None:
+            info["nonce"] = req["nonce"]
+        return tsp.TSTInfo(info)
+
+    def respond(self, request_der: bytes) -> bytes:
+        """DER TimeStampResp for a DER TimeStampReq (the body of `POST /tsa`)."""
+        try:
+            req = tsp.TimeStampReq.load(request_der)
+            req.native  # noqa: B018  (parse fully now: a malformed request must fail here)
+        except ValueError:
+            return tsp.TimeStampResp({"status": {"status": "rejection", "fail_info": {"bad_data_format"}}}).dump()
+        return self.request_tsa_response(req).dump()
+
+
+def timestamper(url: str, session: aiohttp.ClientSession) -> TimeStamper:
+    """pyHanko's RFC 3161 client for `url` (Accord's `pki.tsa_url` or an external TSA) on a shared session."""
+    return HTTPTimeStamper(url, session=session, timeout=10)
