@@ -57,6 +57,7 @@ run-terminal: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/assembly.py
+	$(BIN)/python bench/signing.py
 
 # The runner's own strings: re-extract the template from the code, then merge it into every
 # catalog (accord/locale/<lang>/LC_MESSAGES/accord.po); translate what comes out empty or fuzzy.

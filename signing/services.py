@@ -17,7 +17,7 @@ from __future__ import annotations
 import http.server
 import socket
 import threading
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from signing.pki import PKI
@@ -108,3 +108,53 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _LocalResponse:
+    """Just enough of `aiohttp.ClientResponse` for pyHanko's OCSP/CRL/certificate fetchers."""
+
+    def __init__(self, url: str, status: int, ctype: str, body: bytes) -> None:
+        self.url, self.status, self._body = url, status, body
+        self.headers = {"Content-Type": ctype}
+        self.content_type = ctype
+        self.request_info = None
+        self.history = ()
+
+    async def read(self) -> bytes:
+        return self._body
+
+    async def __aenter__(self) -> _LocalResponse:
+        if self.status >= 400:
+            import aiohttp
+
+            raise aiohttp.ClientResponseError(None, (), status=self.status,  # type: ignore[arg-type]
+                                              message=f"{self.status} for {self.url}")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class LocalFirstSession:
+    """An aiohttp session stand-in for pyHanko's fetchers: requests under the PKI's own base URL are answered
+    in-process by `TrustServices` (the same bytes the HTTP endpoints serve), anything else goes to the real
+    session. Loopback HTTP to a server thread of the same process costs more than the signing itself (the
+    thread competes for the GIL), so the signing path should not take that detour for Accord's own services."""
+
+    def __init__(self, services: TrustServices, session: Any) -> None:
+        self.services = services
+        self.session = session
+        self.prefix = services.pki.base_url + "/"
+
+    def _local(self, method: str, url: str, data: bytes | None) -> _LocalResponse | None:
+        url = str(url)
+        if not url.startswith(self.prefix):
+            return None
+        status, ctype, body = self.services.handle(method, url[len(self.prefix) - 1:], data or b"")
+        return _LocalResponse(url, status, ctype, body)
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self._local("GET", url, None) or self.session.get(url, **kwargs)
+
+    def post(self, url: str, *, data: bytes | None = None, **kwargs: Any) -> Any:
+        return self._local("POST", url, data) or self.session.post(url, data=data, **kwargs)

@@ -17,10 +17,15 @@ import datetime as dt
 import secrets
 
 import aiohttp
-from asn1crypto import tsp
+from asn1crypto import cms, core, tsp
 from asn1crypto import x509 as a_x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from pyhanko.sign.general import as_signing_certificate, simple_cms_attribute
 from pyhanko.sign.timestamps import DummyTimeStamper, HTTPTimeStamper, TimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from signing.keys import asn1_cert, asn1_key
 from signing.pki import PKI, POLICY_TSA
@@ -32,6 +37,24 @@ class AccordTSA(DummyTimeStamper):
     def __init__(self, pki: PKI) -> None:
         super().__init__(tsa_cert=asn1_cert(pki.tsa.certificate), tsa_key=asn1_key(pki.tsa.key),
                          certs_to_embed=SimpleCertificateStore.from_certs([asn1_cert(c) for c in pki.tsa.chain]))
+        if not isinstance(pki.tsa.key, rsa.RSAPrivateKey):
+            raise ValueError("the TSA key must be RSA (pyHanko's RFC 3161 responder signs with PKCS#1 v1.5)")
+        self._key = pki.tsa.key
+
+    def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str,
+                       dt_: dt.datetime) -> tuple[bytes, cms.CMSAttributes]:
+        """As pyHanko's, but with the key object loaded once: the parent re-parses the RSA key for every token,
+        and RSA key loading (with its consistency check) costs ~50 ms, more than the rest of the token."""
+        md = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
+        md.update(tst_info_data)
+        signed_attrs = cms.CMSAttributes([
+            simple_cms_attribute("content_type", "tst_info"),
+            simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt_)})),
+            simple_cms_attribute("signing_certificate", as_signing_certificate(self.tsa_cert)),
+            simple_cms_attribute("message_digest", md.finalize()),
+        ])
+        signature = self._key.sign(signed_attrs.dump(), PKCS1v15(), get_pyca_cryptography_hash(md_algorithm.upper()))
+        return signature, signed_attrs
 
     def _build_tst_info(self, message_imprint: tsp.MessageImprint, dt_: dt.datetime,
                         req: tsp.TimeStampReq) -> tsp.TSTInfo:
