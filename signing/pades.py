@@ -24,11 +24,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,12 +204,25 @@ def render_completion(completion: Completion) -> bytes:
     """The certificate of completion as a one-page 170×215 mm PDF (Typst). A long event log first shrinks the
     text (7 → 5 pt); if it still does not fit, the middle events are left out with a note (the full log is the
     audit trail's)."""
-    import typst
-
     data: dict[str, Any] = dataclasses.asdict(completion)
     events = list(data["events"])
-    compiler = typst.Compiler(str(COMPLETION_TEMPLATE), root=str(COMPLETION_TEMPLATE.parent),
-                              font_paths=[str(FONT_DIR)], ignore_system_fonts=True)
+    with _typst_lock:
+        return _fit_on_one_page(_completion_compiler(), data, events)
+
+
+_typst_lock = threading.Lock()
+
+
+@functools.cache
+def _completion_compiler() -> Any:
+    """One compiler per process: it keeps the parsed template and the font book (a cold one costs ~150 ms)."""
+    import typst
+
+    return typst.Compiler(str(COMPLETION_TEMPLATE), root=str(COMPLETION_TEMPLATE.parent), font_paths=[str(FONT_DIR)],
+                          ignore_system_fonts=True)
+
+
+def _fit_on_one_page(compiler: Any, data: dict[str, Any], events: list[Any]) -> bytes:
     keep = len(events)
     while True:
         for size in (7, 6, 5):

@@ -310,8 +310,9 @@ class PKI:
             extra.append((x509.CertificatePolicies(list(policies)), False))
         public = key.public_key()
         assert isinstance(public, ec.EllipticCurvePublicKey | rsa.RSAPublicKey)
-        cert = self._build(subject, self.ca.subject, public, self._ca_key, _now() - dt.timedelta(minutes=5),
-                           validity, ca=None, issuer_public=self._ca_key.public_key(), extra=extra)
+        skew = dt.timedelta(minutes=5)  # valid from 5 minutes ago (clock skew), until now + validity
+        cert = self._build(subject, self.ca.subject, public, self._ca_key, _now() - skew, validity + skew, ca=None,
+                           issuer_public=self._ca_key.public_key(), extra=extra)
         self._remember(cert)
         return cert
 

@@ -7,8 +7,9 @@ random 64-bit serial number, UTC time and the CA certificate in the token. `sign
 `POST <base>/tsa` (`application/timestamp-query` → `application/timestamp-reply`).
 
 `timestamper(...)` is what the signing code uses: the HTTP client of pyHanko (`HTTPTimeStamper`, aiohttp) on
-one shared session, pointed either at Accord's TSA URL or at an external TSA (`ACCORD_TSA_URL`). An external TSA
-must chain to a root the validator trusts (add its root to the verification roots).
+one shared session, for an external TSA (the caller passes its URL, e.g. from its settings). Accord's own TSA is
+called in-process by `signing.pades.Pades` (no HTTP on the signing path). An external TSA must chain to a root
+the validator trusts (pass its root in `extra_roots` and to `signing.verify`).
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ def test_signer_certificate_contents(services: Services) -> None:
     ku = cert.extensions.get_extension_for_class(x509.KeyUsage)
     assert ku.critical and ku.value.digital_signature and ku.value.content_commitment
     assert not ku.value.key_cert_sign
-    assert cert.not_valid_after_utc - cert.not_valid_before_utc <= dt.timedelta(days=1, minutes=5)
+    assert cert.not_valid_after_utc - cert.not_valid_before_utc == dt.timedelta(days=1, minutes=5)
     policies = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
     main = next(p for p in policies if p.policy_identifier == POLICY_SIGNER)
     assert main.policy_qualifiers[0].explicit_text == "Identity verified by Accord: email_code, id_document"

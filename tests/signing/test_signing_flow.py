@@ -202,3 +202,27 @@ def test_long_event_log_still_fits_one_page(flow: SignedFlow) -> None:
                                              for i in range(400)])
     pdf = render_completion(many)
     assert int(PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Count"]) == 1
+
+
+def test_a_signature_stays_valid_after_its_certificate_expired(flow: SignedFlow, services: Services) -> None:
+    """Signer certificates live a day; afterwards the signature is checked at its RFC 3161 time, with the
+    revocation data embedded when it was made."""
+    import datetime as dt
+    import time
+
+    cred = services.pki.issue_signer("Nguyễn Thị Hương", "huong@example.vn", ["email_code"],
+                                     validity=dt.timedelta(seconds=4))
+
+    async def sign() -> bytes:
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session:
+            return await Pades(services.pki, session).sign(
+                flow.unsigned.pdf, "sig_applicant", cred, Stamp(name="Nguyễn Thị Hương", verify_url="https://a.example/v"))
+
+    pdf = asyncio.run(sign())
+    expiry = cred.certificate.not_valid_after_utc.timestamp()
+    time.sleep(max(0.0, expiry - time.time() + 1.5))
+    result = verify_pdf(pdf, [services.pki.root])
+    assert result.ok, result.summary
+    assert "checked at the timestamped signing time" in result.signatures[0].summary
