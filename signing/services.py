@@ -33,7 +33,14 @@ class TrustServices:
         self.tsa = tsa or AccordTSA(pki)
 
     def handle(self, method: str, path: str, body: bytes = b"") -> Response:
-        """`path` is relative to the PKI base URL (e.g. `/ocsp`)."""
+        """`path` is relative to the PKI base URL (e.g. `/ocsp`). Never raises: a failure is a 500 without details
+        (the request body is not logged either)."""
+        try:
+            return self._handle(method, path, body)
+        except Exception:
+            return 500, "text/plain", b"internal error"
+
+    def _handle(self, method: str, path: str, body: bytes) -> Response:
         if method == "POST" and path == "/ocsp":
             return 200, "application/ocsp-response", self.pki.ocsp_response(body)
         if method == "POST" and path == "/tsa":

@@ -78,8 +78,18 @@ class AccordTSA(DummyTimeStamper):
             req = tsp.TimeStampReq.load(request_der)
             req.native  # noqa: B018  (parse fully now: a malformed request must fail here)
         except ValueError:
-            return tsp.TimeStampResp({"status": {"status": "rejection", "fail_info": {"bad_data_format"}}}).dump()
+            # TimeStampResp ::= SEQUENCE { status PKIStatusInfo, timeStampToken OPTIONAL }; asn1crypto's class
+            # insists on the token, so the rejection is wrapped by hand.
+            status = tsp.PKIStatusInfo({"status": "rejection", "fail_info": {"bad_data_format"}}).dump()
+            return core.Sequence.load(b"\x30" + _der_length(len(status)) + status).dump()
         return self.request_tsa_response(req).dump()
+
+
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
 
 
 def timestamper(url: str, session: aiohttp.ClientSession) -> TimeStamper:

@@ -119,3 +119,42 @@ def test_ocsp_good_then_revoked_and_crls_over_http(services: Services) -> None:
     assert crl.issuer == pki.root.subject and crl.is_signature_valid(pki.root.public_key())  # type: ignore[arg-type]
     with urllib.request.urlopen(pki.cert_url("ca"), timeout=5) as r:
         assert x509.load_der_x509_certificate(r.read()) == pki.ca
+
+
+def test_tsa_over_http_and_as_the_configured_external_tsa(services: Services) -> None:
+    """The TSA endpoint answers RFC 3161 over HTTP; `Pades(tsa_url=...)` (the external-TSA setting) uses it."""
+    import asyncio
+    import hashlib
+
+    import aiohttp
+    from signflow import loan_agreement
+
+    from signing.pades import Pades, Stamp
+    from signing.pki import POLICY_TSA
+    from signing.tsa import timestamper
+    from signing.verify import verify_pdf
+
+    pki = services.pki
+    digest = hashlib.sha256(b"agreement").digest()
+
+    async def run() -> tuple[object, bytes]:
+        async with aiohttp.ClientSession() as session:
+            token = await timestamper(pki.tsa_url, session).async_timestamp(digest, "sha256")
+            pades = Pades(pki, session, tsa_url=pki.tsa_url)
+            cred = pki.issue_signer("Phạm Quốc Bảo", "bao@bank.example", ["passkey"])
+            pdf = await pades.sign(loan_agreement().pdf, "sig_lender", cred,
+                                   Stamp(name="Phạm Quốc Bảo", verify_url="https://a.example/v"))
+            return token, pdf
+
+    token, pdf = asyncio.run(run())
+    info = token["content"]["encap_content_info"]["content"].parsed  # type: ignore[index]
+    assert info["policy"].dotted == POLICY_TSA.dotted_string
+    assert info["message_imprint"]["hashed_message"].native == digest
+    result = verify_pdf(pdf, [pki.root])
+    assert result.ok, result.summary
+    assert result.signatures[0].kind == "certification" and result.signatures[0].timestamp_ok
+    rejected = _post(pki.tsa_url, b"not a request", "application/timestamp-query")
+    from asn1crypto import tsp
+
+    assert rejected[0] == 0x30 and rejected[1] == len(rejected) - 2  # SEQUENCE { PKIStatusInfo }, no token
+    assert tsp.PKIStatusInfo.load(rejected[2:])["status"].native == "rejection"

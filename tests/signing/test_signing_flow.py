@@ -226,3 +226,16 @@ def test_a_signature_stays_valid_after_its_certificate_expired(flow: SignedFlow,
     result = verify_pdf(pdf, [services.pki.root])
     assert result.ok, result.summary
     assert "checked at the timestamped signing time" in result.signatures[0].summary
+
+
+def test_cli_verify_unsigned_or_not_a_pdf(flow: SignedFlow, services: Services, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "root.pem"
+    root.write_bytes(services.pki.root_pem())
+    unsigned, junk = tmp_path / "unsigned.pdf", tmp_path / "junk.pdf"
+    unsigned.write_bytes(flow.unsigned.pdf)
+    junk.write_bytes(b"%PDF-1.7\nnot really\n")
+    assert main(["verify", str(unsigned), "--root", str(root)]) == 1
+    assert "no signatures" in capsys.readouterr().err
+    assert main(["verify", str(junk), "--root", str(root)]) == 1
+    assert "damaged or not a PDF" in capsys.readouterr().err
