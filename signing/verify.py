@@ -18,6 +18,7 @@ AdES-LTA validation (`pyhanko.sign.validation.ades`), which the archive timestam
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import io
 from collections.abc import Callable, Sequence
@@ -64,8 +65,16 @@ def load_roots(pem: bytes) -> list[x509.Certificate]:
 
 
 def verify_pdf(pdf: bytes, roots: Sequence[x509.Certificate], *, audit_check: AuditCheck | None = None) -> Verification:
-    """Synchronous wrapper (CLI, scripts). Inside an event loop, await `async_verify_pdf`."""
-    return asyncio.run(async_verify_pdf(pdf, roots, audit_check=audit_check))
+    """Synchronous wrapper (CLI, scripts). Inside an event loop, await `async_verify_pdf` instead; if this is
+    called from a thread whose loop is running anyway (e.g. under Playwright's sync API), it runs in a worker
+    thread with its own loop rather than failing."""
+    coro = async_verify_pdf(pdf, roots, audit_check=audit_check)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def async_verify_pdf(pdf: bytes, roots: Sequence[x509.Certificate], *,

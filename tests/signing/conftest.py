@@ -3,13 +3,12 @@ signing tests (signing is the slow part: ~2 s for the whole flow)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from signflow import PASSPHRASE, Services, SignedFlow, loan_agreement, sign_all
+from signflow import PASSPHRASE, Services, SignedFlow, loan_agreement, run, sign_all
 
 from signing.pki import PKI
 from signing.services import LoopbackServer, TrustServices, free_port
@@ -26,7 +25,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
 
 @pytest.fixture(scope="session")
 def flow(services: Services) -> SignedFlow:
-    return asyncio.run(sign_all(services.pki, loan_agreement()))
+    return run(sign_all(services.pki, loan_agreement()))
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as dt
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -16,6 +20,7 @@ from signing.pades import Completion, DocumentDigest, Event, Pades, Participant,
 from signing.pki import PKI
 from signing.services import LoopbackServer
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 LOAN = ROOT / "interviews" / "loan_application.yml"
 WHEN = dt.datetime(2026, 8, 1, 9, 30, tzinfo=dt.UTC)
@@ -46,6 +51,13 @@ class SignedFlow:
     @property
     def final(self) -> bytes:
         return self.revisions[-1]
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: other suites (Playwright's sync API) leave a loop running in the
+    main thread for the whole session, where asyncio.run refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def signature_png() -> bytes:

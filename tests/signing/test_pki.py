@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from signflow import PASSPHRASE, Services
+from signflow import PASSPHRASE, Services, run
 
 from signing.pki import DOCUMENT_SIGNING, IDENTITY_ARC, PKI, POLICY_SIGNER, PKIError, identity_methods
 
@@ -123,7 +123,6 @@ def test_ocsp_good_then_revoked_and_crls_over_http(services: Services) -> None:
 
 def test_tsa_over_http_and_as_the_configured_external_tsa(services: Services) -> None:
     """The TSA endpoint answers RFC 3161 over HTTP; `Pades(tsa_url=...)` (the external-TSA setting) uses it."""
-    import asyncio
     import hashlib
 
     import aiohttp
@@ -137,7 +136,7 @@ def test_tsa_over_http_and_as_the_configured_external_tsa(services: Services) ->
     pki = services.pki
     digest = hashlib.sha256(b"agreement").digest()
 
-    async def run() -> tuple[object, bytes]:
+    async def go() -> tuple[object, bytes]:
         async with aiohttp.ClientSession() as session:
             token = await timestamper(pki.tsa_url, session).async_timestamp(digest, "sha256")
             pades = Pades(pki, session, tsa_url=pki.tsa_url)
@@ -146,7 +145,7 @@ def test_tsa_over_http_and_as_the_configured_external_tsa(services: Services) ->
                                    Stamp(name="Phạm Quốc Bảo", verify_url="https://a.example/v"))
             return token, pdf
 
-    token, pdf = asyncio.run(run())
+    token, pdf = run(go())
     info = token["content"]["encap_content_info"]["content"].parsed  # type: ignore[index]
     assert info["policy"].dotted == POLICY_TSA.dotted_string
     assert info["message_imprint"]["hashed_message"].native == digest

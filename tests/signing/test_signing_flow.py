@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import binascii
 import re
 import shutil
@@ -11,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from signflow import PEOPLE, Services, SignedFlow
+from signflow import PEOPLE, Services, SignedFlow, run
 
 from accord.cli import main
 from signing.pades import Pades, SigningError, Stamp, render_completion, signature_fields
@@ -175,7 +174,7 @@ def test_cli_verify_unknown_root_fails(signed_pdf: Path, tmp_path: Path, capsys:
 
 
 def test_only_empty_reserved_fields_can_be_signed(flow: SignedFlow, services: Services) -> None:
-    asyncio.run(_sign_taken_and_missing_fields(flow, services))
+    run(_sign_taken_and_missing_fields(flow, services))
 
 
 async def _sign_taken_and_missing_fields(flow: SignedFlow, services: Services) -> None:
@@ -220,7 +219,7 @@ def test_a_signature_stays_valid_after_its_certificate_expired(flow: SignedFlow,
             return await Pades(services.pki, session).sign(
                 flow.unsigned.pdf, "sig_applicant", cred, Stamp(name="Nguyễn Thị Hương", verify_url="https://a.example/v"))
 
-    pdf = asyncio.run(sign())
+    pdf = run(sign())
     expiry = cred.certificate.not_valid_after_utc.timestamp()
     time.sleep(max(0.0, expiry - time.time() + 1.5))
     result = verify_pdf(pdf, [services.pki.root])
