@@ -238,3 +238,41 @@ def test_cli_verify_unsigned_or_not_a_pdf(flow: SignedFlow, services: Services, 
     assert "no signatures" in capsys.readouterr().err
     assert main(["verify", str(junk), "--root", str(root)]) == 1
     assert "damaged or not a PDF" in capsys.readouterr().err
+
+
+def test_etsi_ades_validation_passes_offline(flow: SignedFlow, services: Services) -> None:
+    """pyHanko's ETSI EN 319 102-1 validation (the B-LTA view: timestamps as proof of existence), revocation data
+    required and taken only from the file."""
+    import datetime as dt
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation.ades import ades_lta_validation
+    from pyhanko.sign.validation.policy_decl import (
+        PdfSignatureValidationSpec,
+        RevinfoOnlineFetchingRule,
+        RevocationInfoGatheringSpec,
+        SignatureValidationSpec,
+    )
+    from pyhanko_certvalidator.context import CertValidationPolicySpec
+    from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
+    from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
+    from pyhanko_certvalidator.registry import SimpleTrustManager
+
+    from signing.keys import asn1_cert
+
+    spec = PdfSignatureValidationSpec(SignatureValidationSpec(
+        cert_validation_policy=CertValidationPolicySpec(
+            trust_manager=SimpleTrustManager.build(trust_roots=[asn1_cert(services.pki.root)]),
+            revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO)),
+        revinfo_gathering_policy=RevocationInfoGatheringSpec(
+            online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY)))
+    now = dt.datetime.now(dt.UTC)
+    timing = ValidationTimingInfo(validation_time=now, best_signature_time=now, point_in_time_validation=False)
+
+    async def validate() -> dict[str, str]:
+        reader = PdfFileReader(io.BytesIO(flow.final))
+        return {sig.field_name: (await ades_lta_validation(sig, spec, timing_info=timing)).ades_subindic.status.name
+                for sig in reader.embedded_regular_signatures}
+
+    assert run(validate()) == {field: "PASSED" for field in [*flow.signed_by, "platform_seal"]}
