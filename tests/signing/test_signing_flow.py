@@ -276,3 +276,21 @@ def test_etsi_ades_validation_passes_offline(flow: SignedFlow, services: Service
                 for sig in reader.embedded_regular_signatures}
 
     assert run(validate()) == {field: "PASSED" for field in [*flow.signed_by, "platform_seal"]}
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
+def test_completion_page_prints_participant_text_literally(flow: SignedFlow, tmp_path: Path) -> None:
+    import dataclasses
+
+    from signflow import completion
+
+    markup = "#set text(red) *bold* $x$ <b>x</b>"
+    base = completion(flow.unsigned, flow.revisions[-2], flow.signed_by)
+    people = [dataclasses.replace(base.participants[0], name=markup), *base.participants[1:]]
+    path = tmp_path / "completion.pdf"
+    path.write_bytes(render_completion(dataclasses.replace(base, participants=people)))
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert markup in " ".join(text.split())
+    assert "ENV-2026-000123" in text and base.documents[0].original_sha256 in text.replace("\n", "")
+    assert "9f" * 32 in text.replace("\n", "").replace(" ", "")
