@@ -223,18 +223,26 @@ def _completion_compiler() -> Any:
 
 
 def _fit_on_one_page(compiler: Any, data: dict[str, Any], events: list[Any]) -> bytes:
-    keep = len(events)
-    while True:
-        for size in (7, 6, 5):
-            shown = events if keep >= len(events) else events[: keep // 2] + events[len(events) - (keep - keep // 2):]
-            data.update(font_size=size, events=shown, omitted=len(events) - len(shown))
-            pdf = compiler.compile(sys_inputs={"data": json.dumps(data, ensure_ascii=False)})
-            assert isinstance(pdf, bytes)
-            if _page_count(pdf) == 1:
-                return pdf
-        if keep == 0:
-            raise SigningError("the certificate of completion does not fit on its page even without events")
-        keep = max(0, keep - max(4, keep // 4))
+    def attempt(size: int, keep: int) -> bytes | None:
+        shown = events if keep >= len(events) else events[: keep // 2] + events[len(events) - (keep - keep // 2):]
+        data.update(font_size=size, events=shown, omitted=len(events) - len(shown))
+        pdf = compiler.compile(sys_inputs={"data": json.dumps(data, ensure_ascii=False)})
+        assert isinstance(pdf, bytes)
+        return pdf if _page_count(pdf) == 1 else None
+
+    for size in (7, 6, 5):
+        if (pdf := attempt(size, len(events))) is not None:
+            return pdf
+    best, low, high = None, 0, len(events) - 1  # the most events that fit at 5 pt: binary search
+    while low <= high:
+        mid = (low + high) // 2
+        if (pdf := attempt(5, mid)) is not None:
+            best, low = pdf, mid + 1
+        else:
+            high = mid - 1
+    if best is None:
+        raise SigningError("the certificate of completion does not fit on its page even without events")
+    return best  # the last success is the largest number of events that fits (fitting is monotonic)
 
 
 def _page_count(pdf: bytes) -> int:

@@ -201,6 +201,12 @@ def test_long_event_log_still_fits_one_page(flow: SignedFlow) -> None:
                                              for i in range(400)])
     pdf = render_completion(many)
     assert int(PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Count"]) == 1
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+        shown = len(re.findall(r"event \d+", text))
+        assert 40 < shown < 400
+        assert f"{400 - shown} further events are in the audit trail" in " ".join(text.split())
+        assert "event 0" in text and "event 399" in text  # the first and the last are kept
 
 
 def test_a_signature_stays_valid_after_its_certificate_expired(flow: SignedFlow, services: Services) -> None:
