@@ -39,6 +39,7 @@ signing embeds them and validation needs no network afterwards.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import secrets
@@ -166,27 +167,37 @@ class PKI:
         (generated on creation, 0600)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        secret = cls._passphrase_for(directory, passphrase)
         meta_path = directory / "pki.json"
-        if meta_path.exists():
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            pki = cls(directory, meta["base_url"], meta["org"], secret)
-            pki._load()
-        else:
-            pki = cls(directory, base_url, org, secret)
-            pki._create()
-            meta_path.write_text(json.dumps({"base_url": pki.base_url, "org": org, "created": _now().isoformat()}),
-                                 encoding="utf-8")
+        # Several processes (web workers) may start at once: only one creates the CA, the others then load it.
+        with open(directory / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            secret = cls._passphrase_for(directory, passphrase, create=not meta_path.exists())
+            if meta_path.exists():
+                try:
+                    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+                    pki = cls(directory, meta["base_url"], meta["org"], secret)
+                except (ValueError, KeyError) as exc:
+                    raise PKIError(f"{meta_path} is damaged: {exc}") from exc
+                pki._load()
+            else:
+                pki = cls(directory, base_url, org, secret)
+                pki._create()
+                # written last: a crash halfway through creation leaves no pki.json, so the next start recreates
+                meta_path.write_text(json.dumps({"base_url": pki.base_url, "org": org,
+                                                 "created": _now().isoformat()}), encoding="utf-8")
         return pki
 
     @staticmethod
-    def _passphrase_for(directory: Path, passphrase: bytes | str | None) -> bytes:
+    def _passphrase_for(directory: Path, passphrase: bytes | str | None, *, create: bool) -> bytes:
         if passphrase is None:
             passphrase = os.environ.get(PASSPHRASE_ENV) or None
         if passphrase is not None:
             return passphrase.encode() if isinstance(passphrase, str) else passphrase
         path = directory / "passphrase.key"
         if not path.exists():
+            if not create:
+                raise PKIError(f"the keys in {directory} are encrypted with a passphrase that is neither in "
+                               f"{PASSPHRASE_ENV} nor in passphrase.key")
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(32))

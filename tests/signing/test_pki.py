@@ -52,6 +52,19 @@ def test_without_a_passphrase_a_0600_key_file_is_generated(tmp_path: Path, monke
     assert not (tmp_path / "env" / "passphrase.key").exists()
     serialization.load_pem_private_key((tmp_path / "env" / "ca.key.pem").read_bytes(),
                                        password=b"from the environment")
+    monkeypatch.delenv("ACCORD_PKI_PASSPHRASE")  # the variable went missing: a clear error, no new passphrase
+    with pytest.raises(PKIError, match="neither in ACCORD_PKI_PASSPHRASE nor in passphrase.key"):
+        PKI.open(tmp_path / "env")
+    assert not (tmp_path / "env" / "passphrase.key").exists()
+
+
+def test_concurrent_first_starts_create_one_ca(tmp_path: Path) -> None:
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        pkis = list(pool.map(lambda _: PKI.open(tmp_path / "pki", passphrase="p"), range(4)))
+    assert len({p.root.serial_number for p in pkis}) == 1
+    assert PKI.open(tmp_path / "pki", passphrase="p").root == pkis[0].root
 
 
 def test_signer_certificate_contents(services: Services) -> None:
