@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     asm.add_argument("--lang", choices=("en", "vi"), default="en", help="session language (default: en)")
     asm.add_argument("--date", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
                      help="agreement date (default: the agreement block's date)")
+    verify = sub.add_parser("verify", help="check every signature and timestamp of a signed PDF")
+    verify.add_argument("file", type=Path, metavar="FILE.pdf")
+    verify.add_argument("--root", type=Path, action="append", default=None, metavar="ROOT.pem",
+                        help="trust this root certificate (repeatable; default: the data dir's pki/root.pem)")
     serve = sub.add_parser("serve", help="run the web server (migrates the database and seeds the demo firm first)")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
@@ -149,6 +153,26 @@ def cmd_assemble(args: argparse.Namespace) -> int:
                         compare=args.compare)
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """One line per signature (OK/FAIL, field, kind, summary); exit 0 only when every one is intact, valid and
+    trusted and nothing not allowed was changed after it."""
+    from accord.settings import Settings
+    from signing.verify import load_roots, verify_pdf
+
+    roots_paths = args.root or [Settings.from_env().data_dir / "pki" / "root.pem"]
+    try:
+        roots = [cert for path in roots_paths for cert in load_roots(path.read_bytes())]
+        pdf = args.file.read_bytes()
+    except (OSError, ValueError) as exc:
+        print(f"accord: {exc}", file=sys.stderr)
+        return 2
+    result = verify_pdf(pdf, roots)
+    for check in result.signatures:
+        print(f"{'OK  ' if check.ok else 'FAIL'} {check.field} ({check.kind}): {check.summary}")
+    print(result.summary, file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `accord` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -165,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check(args.files, args.needs)
         if args.command == "assemble":
             return cmd_assemble(args)
+        if args.command == "verify":
+            return cmd_verify(args)
         if args.command == "serve":
             from accord.serve import cmd_serve
 
