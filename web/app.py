@@ -5,6 +5,7 @@ the JSON API are still to come (issue 3).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import importlib.resources
 import json
@@ -12,6 +13,7 @@ import logging
 import secrets
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from signing.ceremony import DocumentSigner
 from signing.mail import Mailer, code_sender, envelope_notifier
+from signing.pki import PKI
 from store import migrate
 from store.database import check
 from web.agreement import AgreementPages
@@ -35,6 +37,7 @@ from web.chat import Chat
 from web.options import WebOptions
 from web.resume import Resume
 from web.signing import SigningPages
+from web.verify import VerifyPage
 from web.wizard import Wizard
 
 log = logging.getLogger("accord.web")
@@ -144,24 +147,41 @@ def htmx_script() -> bytes:
 
 def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = False,
                options: WebOptions | None = None, blob_dir: Path | None = None,
-               mailer: Mailer | None = None, signer: DocumentSigner | None = None,
-               public_url: str = "") -> Starlette:
+               mailer: Mailer | None = None, pki: PKI | None = None, public_url: str = "") -> Starlette:
     """The application over an already created (and normally migrated) database engine.
 
     `secret_key` signs the session cookie and derives the CSRF tokens (`accord serve` passes
     `ACCORD_SECRET_KEY` or the key kept in the data dir); without one a random key is used,
     so cookies do not survive a restart. `blob_dir` keeps rendered agreements (`accord serve`
     passes `<data dir>/blobs`); without one a temporary folder is used. `mailer` sends the
-    signing e-mails (none: they are not sent), `signer` applies PAdES signatures, `public_url`
-    prefixes the links in e-mails."""
+    signing e-mails (none: they are not sent), `pki` is Accord's CA (with it the app signs and
+    seals PAdES documents; without it signing answers 503), `public_url` prefixes the links in
+    e-mails and stamps."""
     secret = secret_key or secrets.token_urlsafe(32)
     wizard = Wizard(db, secret, options=options)
     blobs = blob_dir or Path(tempfile.mkdtemp(prefix="accord-blobs-"))
     agreements = AgreementPages(db, wizard, blobs)
     notifier = envelope_notifier(lambda: DBSession(db), mailer, secret, public_url) if mailer else None
     send_code = code_sender(lambda: DBSession(db), mailer) if mailer else None
-    signing_pages = SigningPages(db, secret, blobs, notifier=notifier, send_code=send_code, signer=signer,
-                                 public_url=public_url)
+    signing_pages = SigningPages(db, secret, blobs, notifier=notifier, send_code=send_code, public_url=public_url)
+    verify_page = VerifyPage(db, pki)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        """One aiohttp session and one `Pades` for the process (they belong to the event loop)."""
+        if pki is None:
+            yield
+            return
+        import aiohttp
+
+        from signing.pades import Pades
+        from signing.sealing import PadesSigner
+
+        async with aiohttp.ClientSession() as session:
+            pades = Pades(pki, session, font_cache=blobs.parent / "fonts" if blob_dir else None)
+            signing_pages.signer = PadesSigner(pki, pades)
+            signing_pages.pades = pades
+            yield
     resume = Resume(wizard, secret)
     htmx = htmx_script()
 
@@ -189,6 +209,7 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
         return JSONResponse({"ready": True})
 
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/", root),
             Route("/healthz", healthz),
@@ -196,6 +217,7 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             *wizard.routes(),
             *agreements.routes(),
             *signing_pages.routes(),
+            *verify_page.routes(),
             *Chat(wizard).routes(),
             *resume.routes(),
             Route("/static/vendor/htmx.min.js", htmx_js),

@@ -92,6 +92,7 @@ class SigningPages:
         self.blobs = BlobStore(blob_dir)
         self.notifier = notifier
         self.signer = signer
+        self.pades: Any = None  # signing.pades.Pades, set at start-up when the app has a PKI: seals envelopes
         self.public_url = public_url
         self.email_code = EmailCode(secret.encode("utf-8"), send_code or (lambda p, code: None))
 
@@ -325,7 +326,11 @@ class SigningPages:
                 return None
 
             failed = await run_in_threadpool(review)
-            return self._render(token, failed) if failed else RedirectResponse(f"/sign/{token}", status_code=303)
+            if failed:
+                return self._render(token, failed)
+            if self.pades is not None:
+                await self._seal_if_complete(me.envelope_id)
+            return RedirectResponse(f"/sign/{token}", status_code=303)
         typed = str(form.get("typed", "")).strip()
         drawn = str(form.get("drawn", ""))
         image: bytes | None = None
@@ -352,7 +357,22 @@ class SigningPages:
                                 notifier=self.notifier, request=req)
         except (EnvelopeError, TransitionError) as exc:
             return self._render(token, await run_in_threadpool(self._error_view, pid, {}, str(exc), 409))
+        if self.pades is not None:
+            await self._seal_if_complete(me.envelope_id)
         return RedirectResponse(f"/sign/{token}", status_code=303)
+
+    async def _seal_if_complete(self, envelope_id: str) -> None:
+        """The last signature completes the envelope: seal it now (a failure leaves it pending, retried by
+        `sealing.seal_pending` on the next completion page view or the scheduler)."""
+        from signing.sealing import seal_pending
+
+        def status() -> tuple[str, str]:
+            with DB(self.db) as db:
+                envelope = db.get(Envelope, envelope_id)
+                return (envelope.status, envelope.seal_status) if envelope else ("", "")
+
+        if await run_in_threadpool(status) == ("completed", "pending"):
+            await seal_pending(lambda: DB(self.db), self.blobs, self.pades, envelope_id)
 
     def _error_view(self, pid: str, errors: dict[str, str], problem: str | None = None, status: int = 422) -> View:
         with DB(self.db) as db:
