@@ -129,7 +129,7 @@ class ScreenBuilder(Context):
                                                          or self.iv.features.get("navigation back button", True))
             and block.back_button is not False,
             progress=progress, section=section, sections=tuple(label for _, label in section_list), terms=terms,
-            attachments=tuple(self.attachments(block)), language=self.lang,
+            attachments=tuple(self.attachments(block)), language=self.lang, currency=self.iv.currency,
             bindings=encode_bindings(bindings),
             sought=sought, is_end=is_end,
         )
