@@ -45,7 +45,7 @@ from store.sessions import (
     save_step,
     start_session,
 )
-from web import markup
+from web import fieldview, markup
 from web.i18n import LANGUAGES, _, translator
 
 log = logging.getLogger("accord.web.wizard")
@@ -68,6 +68,7 @@ templates = Environment(
 )
 templates.filters["md"] = markup.render
 templates.filters["md_inline"] = lambda text: markup.render(text, inline=True)
+templates.filters["terms"] = markup.with_terms
 
 
 @dataclass
@@ -358,6 +359,7 @@ def _field_views(screen: Screen, outcome: Outcome) -> list[dict[str, Any]]:
             "errors": outcome.errors.get(f.key, []),
             "html_required": f.required and not conditional,
             "is_file": f.datatype in FILE_TYPES,
+            **fieldview.extras(screen, f, outcome.lang),
         })
     return views
 
