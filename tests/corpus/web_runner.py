@@ -12,7 +12,7 @@ step acts on the page the way a person would, through Playwright:
 - "I should (not) see the phrase X" reads the visible text of `<main>` (`inner_text`), so
   fields hidden by `show if` and closed popovers do not count;
 - "I click the link X" clicks a link (or a link-like control: a glossary term, a "Preview"
-  summary), "I unfocus" clicks the question's heading, "I click the back button" clicks Back.
+  summary), "I unfocus" clicks an empty spot of the page, "I click the back button" clicks Back.
 
 Nothing here reads the database or the engine: what a step checks is what the page shows.
 Phrases are compared after collapsing white space, like the engine runner (`harness`).
@@ -222,9 +222,10 @@ class WebPage:
         hits[0].click()
 
     def unfocus(self) -> None:
-        """Click somewhere neutral (the question's heading): the field loses focus, popovers close."""
+        """Click an empty spot (the page header's top-left corner): the field loses focus,
+        popovers close, and no control (a glossary term in the heading...) is hit."""
         self.trace.append("  unfocus")
-        self.main.locator("h1").first.click()
+        self.page.mouse.click(2, 2)
 
     def wait(self, seconds: str) -> None:
         """docassemble's steps wait for its animations; expectations here poll for SETTLE_S
