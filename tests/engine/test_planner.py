@@ -686,3 +686,14 @@ def test_a_real_cycle_is_still_reported() -> None:
         assert "circular dependency: a -> b -> a" in str(exc)
     else:
         raise AssertionError("expected a circular dependency")
+
+
+def test_choices_without_a_datatype_are_a_dropdown_whether_listed_or_from_code() -> None:
+    iv = engine.load_string(
+        "question: Q\nfields:\n  - Fruit: fruit\n    choices:\n      - Apple\n      - Pear\n"
+        "  - State: state\n    code: |\n      ['MO', 'KS']\n  - Kind: kind\n    datatype: radio\n    code: |\n"
+        "      ['a', 'b']\n---\nmandatory: True\nquestion: ${ fruit } ${ state } ${ kind }\n"
+    )
+    screen = walk_to(iv, iv.start())
+    assert [f.datatype for f in screen.fields] == ["dropdown", "dropdown", "radio"]
+    assert [c.value for c in screen.fields[1].choices] == ["MO", "KS"]
