@@ -180,8 +180,8 @@ class Wizard:
             if str(form.get("_version", "")) != str(session.version):
                 return self._render_current(iv, state, session, notice=_t(STALE), status=409)
             step = engine.plan(iv, state)
-            if isinstance(step, Done) or step.is_end:
-                return Outcome(redirect=f"/s/{session_id}")
+            if isinstance(step, Done) or (step.is_end and not (step.review and "_edit" in form)):
+                return Outcome(redirect=f"/s/{session_id}")  # an end screen only takes its review's edits
             if "_back" in form:
                 if not engine.go_back(iv, state):
                     return self._render_current(iv, state, session, notice=_t(NO_BACK), status=409)

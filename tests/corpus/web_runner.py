@@ -211,11 +211,12 @@ class WebPage:
 
     def click_link(self, label: str) -> None:
         name = re.compile(r"^\s*" + re.escape(collapse(label)) + r"\s*$")
-        hits = self._visible(self.main.locator("a, summary, button[type=button]").filter(has_text=name))
+        # links, and controls drawn as links: a glossary term, a Preview summary, a review item's edit button
+        hits = self._visible(self.main.locator("a, summary, button[type=button], button.link").filter(has_text=name))
         if not hits:
             raise StepFailed(f"no link {label!r} on the page")
         href = hits[0].get_attribute("href")
-        if href and not href.startswith("#"):
+        if (href and not href.startswith("#")) or hits[0].get_attribute("type") == "submit":
             self._submit(hits[0], f"link {label!r}")
             return
         self.trace.append(f"  click link {label!r}")
