@@ -118,3 +118,15 @@ def test_an_end_screen_review_shows_its_items_and_edits(tmp_path: Path) -> None:
             assert "A is six." in client.get(f"/s/{sid}").text
     finally:
         db.dispose()
+
+
+def test_js_conditions_are_data_not_code() -> None:
+    screen = _screen(
+        "question: Q\nfields:\n  - Fruit: fruit\n  - Radio: radio\n    datatype: noyes\n"
+        "  - Fungus: mushroom\n    js show if: |\n      val(\"fruit\") == \"apple\" && !val('radio')\n"
+        "---\nmandatory: True\nquestion: ${ fruit }\n"
+    )
+    fungus = fieldview.extras(screen, screen.fields[2], "en")
+    assert json.loads(fungus["js_show_if"]) == {"expr": "val(\"fruit\") == \"apple\" && !val('radio')",
+                                                "noyes": [screen.fields[1].key]}
+    assert fungus["js_hide_if"] is None and fieldview.extras(screen, screen.fields[0], "en")["js_show_if"] is None
