@@ -12,7 +12,8 @@ step acts on the page the way a person would, through Playwright:
 - "I should (not) see the phrase X" reads the visible text of `<main>` (`inner_text`), so
   fields hidden by `show if` and closed popovers do not count;
 - "I click the link X" clicks a link (or a link-like control: a glossary term, a "Preview"
-  summary), "I unfocus" clicks an empty spot of the page, "I click the back button" clicks Back.
+  summary), "I unfocus" clicks an empty spot of the page, "I click the back button" clicks Back,
+  "I click inside the signature area" draws a stroke on the page's canvas (none yet: fails).
 
 Nothing here reads the database or the engine: what a step checks is what the page shows.
 Phrases are compared after collapsing white space, like the engine runner (`harness`).
@@ -77,8 +78,7 @@ class WebPage:
         return self.page.locator("main")
 
     def _arrived(self, status: int) -> None:
-        heading = self.main.locator("h1")
-        title = collapse(heading.first.inner_text()) if heading.count() else ""
+        title = collapse(self.page.evaluate("() => document.querySelector('main h1')?.innerText ?? ''"))
         self.trace.append(f"[{status}] {self.page.url.removeprefix(self.base_url)} {title[:80]!r}")
         if status >= 500 or status in (403, 404):
             raise StepFailed(f"the server answered {status}: {self.text()[:400]!r}")
@@ -119,8 +119,13 @@ class WebPage:
     # -- finding controls as a person would: by their visible label ---------------------------
 
     @staticmethod
+    def _first_visible(loc: Locator) -> Locator | None:
+        shown = loc.filter(visible=True)
+        return shown.first if shown.count() else None
+
+    @staticmethod
     def _visible(loc: Locator) -> list[Locator]:
-        return [x for x in loc.all() if x.is_visible()]
+        return loc.filter(visible=True).all()
 
     def _labelled(self, scope: Locator, label: str, *, groups: bool = False) -> Locator | None:
         """The visible control (or fieldset, with `groups`) named `label`: the exact name first,
@@ -133,9 +138,9 @@ class WebPage:
                        lambda: scope.get_by_role("group", name=starts)] + finders
         finders.append(lambda: scope.get_by_label(label))
         for find in finders:
-            hits = self._visible(find())
-            if hits:
-                return hits[0]
+            hit = self._first_visible(find())
+            if hit is not None:
+                return hit
         return None
 
     def _control(self, label: str) -> Locator:
@@ -165,12 +170,13 @@ class WebPage:
             control.fill(value)
 
     def set_text_box(self, value: str) -> None:
-        boxes = [b for b in self._visible(self.main.locator("input, textarea"))
-                 if self._kind(b) in ("textarea:textarea", *(f"input:{t}" for t in TEXT_INPUTS))]
-        if len(boxes) != 1:
-            raise StepFailed(f"expected exactly one text box, found {len(boxes)}")
+        selector = ", ".join(["textarea", "input:not([type])", *(f"input[type={t}]" for t in TEXT_INPUTS)])
+        boxes = self.main.locator(selector).filter(visible=True)
+        found = boxes.count()
+        if found != 1:
+            raise StepFailed(f"expected exactly one text box, found {found}")
         self.trace.append("  set the text box")
-        boxes[0].fill(value)
+        boxes.first.fill(value)
 
     def select(self, option: str, label: str) -> None:
         control = self._control(label)
@@ -189,12 +195,12 @@ class WebPage:
                 group.click()
                 return
             scope = group
-        hits = self._visible(scope.get_by_label(collapse(option), exact=True))
-        if not hits:
+        hit = self._first_visible(scope.get_by_label(collapse(option), exact=True))
+        if hit is None:
             where = f" under {under!r}" if under else ""
             raise StepFailed(f"no visible option {option!r}{where}")
         self.trace.append(f"  tick {option!r}" + (f" under {under!r}" if under else ""))
-        hits[0].click()
+        hit.click()
 
     def click_button(self, label: str) -> None:
         name = collapse(label)
@@ -202,9 +208,9 @@ class WebPage:
         for find in (lambda: self.main.get_by_role("button", name=name, exact=True),
                      lambda: self.main.get_by_role("button", name=ci),
                      lambda: self.main.locator("a.button").filter(has_text=ci)):
-            hits = self._visible(find())
-            if hits:
-                self._submit(hits[0], repr(name))
+            hit = self._first_visible(find())
+            if hit is not None:
+                self._submit(hit, repr(name))
                 return
         buttons = [collapse(b.inner_text()) for b in self._visible(self.main.get_by_role("button"))]
         raise StepFailed(f"no button {name!r}; buttons: {buttons}")
@@ -212,15 +218,16 @@ class WebPage:
     def click_link(self, label: str) -> None:
         name = re.compile(r"^\s*" + re.escape(collapse(label)) + r"\s*$")
         # links, and controls drawn as links: a glossary term, a Preview summary, a review item's edit button
-        hits = self._visible(self.main.locator("a, summary, button[type=button], button.link").filter(has_text=name))
-        if not hits:
+        hit = self._first_visible(
+            self.main.locator("a, summary, button[type=button], button.link").filter(has_text=name))
+        if hit is None:
             raise StepFailed(f"no link {label!r} on the page")
-        href = hits[0].get_attribute("href")
-        if (href and not href.startswith("#")) or hits[0].get_attribute("type") == "submit":
-            self._submit(hits[0], f"link {label!r}")
+        navigates = hit.evaluate("e => e.type === 'submit' || !!(e.href && !e.getAttribute('href').startsWith('#'))")
+        if navigates:
+            self._submit(hit, f"link {label!r}")
             return
         self.trace.append(f"  click link {label!r}")
-        hits[0].click()
+        hit.click()
 
     def unfocus(self) -> None:
         """Click an empty spot (the page header's top-left corner): the field loses focus,
@@ -231,13 +238,27 @@ class WebPage:
     def wait(self, seconds: str) -> None:
         """docassemble's steps wait for its animations; expectations here poll for SETTLE_S
         instead, so only let pending events run."""
-        self.page.wait_for_timeout(100)
+        self.page.wait_for_timeout(50)
+
+    def sign(self) -> None:
+        """Draw a stroke inside the page's signature area (a canvas), as a finger or mouse would."""
+        pad = self._first_visible(self.main.locator("canvas"))
+        box = pad.bounding_box() if pad is not None else None
+        if box is None:
+            raise StepFailed("no signature area (a canvas) on the page")
+        self.trace.append("  sign")
+        x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+        self.page.mouse.move(x + w * 0.2, y + h * 0.6)
+        self.page.mouse.down()
+        for n in range(1, 6):
+            self.page.mouse.move(x + w * (0.2 + 0.12 * n), y + h * (0.6 - 0.2 * (n % 2)))
+        self.page.mouse.up()
 
     def back(self) -> None:
-        hits = self._visible(self.main.get_by_role("button", name="Back", exact=True))
-        if not hits:
+        hit = self._first_visible(self.main.get_by_role("button", name="Back", exact=True))
+        if hit is None:
             raise StepFailed("no Back button on the page")
-        self._submit(hits[0], "Back")
+        self._submit(hit, "Back")
 
 
 def _iso_date(text: str) -> str:
