@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test lint typecheck unit run run-terminal bench messages web-messages lock clean
+.PHONY: setup test test-postgres lint typecheck unit run run-terminal bench messages web-messages lock clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,12 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Every test that touches a database again, each on a fresh PostgreSQL database of the server at
+# ACCORD_TEST_POSTGRES_URL (.ci/run starts one on 127.0.0.1:55432).
+test-postgres: $(STAMP)
+	@test -n "$$ACCORD_TEST_POSTGRES_URL" || { echo "set ACCORD_TEST_POSTGRES_URL=postgresql://user@host:port/db" >&2; exit 1; }
+	ACCORD_TEST_DATABASE=postgresql $(BIN)/python -m pytest tests/store tests/signing tests/web tests/live tests/corpus
 
 # The demo: the web wizard on 127.0.0.1:8000 (SQLite in ./data, demo firm seeded), printing the
 # applicant link. `make run-terminal` runs the same interview in the terminal instead.

@@ -20,11 +20,9 @@ import json
 import sys
 from html import escape
 from pathlib import Path
-from typing import Any
-
-from dateutil.relativedelta import relativedelta
 
 from accord.i18n import translator
+from documents.schedule import schedule_extra
 from engine import AgreementSource, Interview, InterviewError, State, assemble
 
 
@@ -99,7 +97,7 @@ def write_docx(state: State, source: AgreementSource, template: Path, out: Path,
     from documents import RenderError, docx_to_pdf, render_docx
 
     try:
-        data = render_docx(source, template, extra=extras(state, source))
+        data = render_docx(source, template, extra=schedule_extra(state.namespace, source))
     except (RenderError, ValueError) as exc:
         print("accord: " + _("cannot render the DOCX: {error}").format(error=exc), file=sys.stderr)
         return 1
@@ -160,7 +158,7 @@ def write_pdf(state: State, source: AgreementSource, template: Path, out: Path, 
     from documents import RenderError, render_pdf
 
     try:
-        document = render_pdf(source, template, extra=extras(state, source),
+        document = render_pdf(source, template, extra=schedule_extra(state.namespace, source),
                               timestamp=dt.datetime.combine(source.date, dt.time(0), dt.UTC))
     except (RenderError, ValueError) as exc:
         print("accord: " + _("cannot render the PDF: {error}").format(error=exc), file=sys.stderr)
@@ -172,33 +170,6 @@ def write_pdf(state: State, source: AgreementSource, template: Path, out: Path, 
                                                                fields=", ".join(document.signature_fields)))
     print(f"SHA-256: {document.sha256}")
     return 0
-
-
-# Answers that give a loan's repayment schedule, in order of preference (the loan interview: the
-# officer's approved APR when known, else the estimate; `term_months` is the computed whole term).
-AMOUNT_NAMES = ("approved_amount", "loan_amount")
-TERM_NAMES = ("term_months", "loan_term_months")
-RATE_NAMES = ("approved_apr", "estimated_apr")
-
-
-def extras(state: State, source: AgreementSource) -> dict[str, Any]:
-    """`extra` for the template: the amortisation schedule when the answers have amount, term and rate."""
-    from documents import amortisation, schedule_table
-
-    ns = state.namespace
-
-    def first(names: tuple[str, ...]) -> Any:
-        return next((ns[n] for n in names if ns.get(n) not in (None, "")), None)
-
-    amount, term, rate = first(AMOUNT_NAMES), first(TERM_NAMES), first(RATE_NAMES)
-    if amount is None or term is None or rate is None:
-        return {}
-    try:
-        decimals = int(ns.get("currency_decimals", 2))
-        rows = amortisation(amount, rate, int(term), source.date + relativedelta(months=1), decimals=decimals)
-    except (TypeError, ValueError, ArithmeticError):
-        return {}
-    return {"schedule": schedule_table(rows, source.language, decimals)}
 
 
 def markdown(source: AgreementSource, lang: str) -> str:

@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the web server (migrates the database and seeds the demo firm first)")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    audit = sub.add_parser("audit", help="audit trails of envelopes")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_verify = audit_sub.add_parser("verify", help="recompute an envelope's audit chain from the database")
+    audit_verify.add_argument("envelope", help="the envelope id")
     return parser
 
 
@@ -165,6 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from accord.serve import cmd_serve
 
             return cmd_serve(args)
+        if args.command == "audit":
+            from accord.audit_cmd import cmd_audit_verify
+
+            return cmd_audit_verify(args.envelope)
         return cmd_run(args)
     except KeyboardInterrupt:
         print("\naccord: " + _("interrupted"), file=sys.stderr)

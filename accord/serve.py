@@ -11,11 +11,15 @@ import logging
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlmodel import Session as DB
 
 from accord.settings import Settings
+
+if TYPE_CHECKING:
+    from web.options import WebOptions
 
 log = logging.getLogger("accord.serve")
 
@@ -65,6 +69,14 @@ def secret_key(settings: Settings, env: dict[str, str] | None = None) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def web_options(settings: Settings) -> WebOptions:
+    from web.options import WebOptions
+
+    return WebOptions(data_dir=settings.data_dir, smtp_host=settings.smtp_host, smtp_port=settings.smtp_port,
+                      mail_from=settings.mail_from, public_url=settings.public_url,
+                      resume_days=settings.resume_days, max_upload_mb=settings.max_upload_mb)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -78,6 +90,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The one thing a person starting the demo needs: where the applicant begins (stdout, not the log).
     print(f"Applicant link: {base}/i/loan_application  (Tiếng Việt: {base}/i/loan_application?lang=vi)", flush=True)
     # access_log off: our middleware logs each request (path only, with its request id).
-    uvicorn.run(create_app(db, secret_key(settings)), host=args.host, port=args.port, log_config=None, access_log=False)
+    app = create_app(db, secret_key(settings), blob_dir=settings.data_dir / "blobs", options=web_options(settings))
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     db.dispose()
     return 0

@@ -15,13 +15,31 @@ class Settings:
     data_dir: Path
     database_url: str
     interviews_dir: Path
+    # "Save and continue later": where resume links are sent from and what they point at.
+    smtp_host: str = ""  # empty: e-mail is not set up, the wizard says so instead of sending
+    smtp_port: int = 25
+    mail_from: str = "accord@localhost"
+    public_url: str = "http://127.0.0.1:8000"
+    resume_days: float = 7
+    max_upload_mb: float = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """`ACCORD_DATA_DIR` (default `./data`), `ACCORD_DATABASE_URL` (default a SQLite file
-        `accord.db` in the data dir), `ACCORD_INTERVIEWS_DIR` (default the shipped `interviews/`)."""
+        `accord.db` in the data dir), `ACCORD_INTERVIEWS_DIR` (default the shipped `interviews/`),
+        `ACCORD_SMTP_HOST`/`ACCORD_SMTP_PORT`/`ACCORD_MAIL_FROM` (resume e-mails), `ACCORD_PUBLIC_URL`
+        (the server's address as applicants see it, for links in e-mails), `ACCORD_RESUME_DAYS`
+        (how long a resume link works, default 7), `ACCORD_MAX_UPLOAD_MB` (per file, default 10)."""
         env = os.environ if env is None else env
         data_dir = Path(env.get("ACCORD_DATA_DIR") or "data")
         url = env.get("ACCORD_DATABASE_URL") or f"sqlite:///{data_dir / 'accord.db'}"
         interviews = Path(env.get("ACCORD_INTERVIEWS_DIR") or DEFAULT_INTERVIEWS)
-        return cls(data_dir=data_dir, database_url=url, interviews_dir=interviews)
+        return cls(
+            data_dir=data_dir, database_url=url, interviews_dir=interviews,
+            smtp_host=env.get("ACCORD_SMTP_HOST", ""),
+            smtp_port=int(env.get("ACCORD_SMTP_PORT") or 25),
+            mail_from=env.get("ACCORD_MAIL_FROM") or "accord@localhost",
+            public_url=(env.get("ACCORD_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            resume_days=float(env.get("ACCORD_RESUME_DAYS") or 7),
+            max_upload_mb=float(env.get("ACCORD_MAX_UPLOAD_MB") or 10),
+        )

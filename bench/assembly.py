@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import engine  # noqa: E402
-from accord.assemble import extras  # noqa: E402
 from accord.walk import agreement_session  # noqa: E402
 from documents import docx_to_pdf, render_docx, render_pdf, template_path  # noqa: E402
 from documents.docx import LIBREOFFICE_PROGRAMS  # noqa: E402
+from documents.schedule import schedule_extra  # noqa: E402
 
 LOAN = ROOT / "interviews" / "loan_application.yml"
 DAY = dt.date(2026, 8, 1)
@@ -43,12 +43,12 @@ COLD = """
 import datetime as dt, json, sys
 sys.path.insert(0, {root!r})
 import engine
-from accord.assemble import extras
+from documents.schedule import schedule_extra
 from documents import render_pdf, template_path
 iv = engine.load({loan!r})
 state = engine.State.from_json({{"answers": json.load(open({answers!r}, encoding="utf-8")), "lang": "vi"}})
 source = engine.assemble(iv, state, day=dt.date(2026, 8, 1))
-render_pdf(source, template_path(iv.path, source.template), extra=extras(state, source),
+render_pdf(source, template_path(iv.path, source.template), extra=schedule_extra(state.namespace, source),
            timestamp=dt.datetime(2026, 8, 1, tzinfo=dt.UTC))
 """
 
@@ -70,7 +70,7 @@ def main() -> None:
         state = engine.State.from_json({"answers": {**answers, "applicant_name": f"Nguyễn Thị Hương {i}"},
                                         "lang": "vi"})
         source = engine.assemble(iv, state, day=DAY)
-        extra = extras(state, source)
+        extra = schedule_extra(state.namespace, source)
         t0 = time.perf_counter()
         render_pdf(source, template, extra=extra, timestamp=STAMP)
         if i:  # the first render compiles the template and loads the fonts
@@ -95,7 +95,7 @@ def main() -> None:
         state = engine.State.from_json({"answers": {**answers, "applicant_name": f"Nguyễn Thị Hương {i}"},
                                         "lang": "vi"})
         source = engine.assemble(iv, state, day=DAY)
-        extra = extras(state, source)
+        extra = schedule_extra(state.namespace, source)
         t0 = time.perf_counter()
         rendered = render_docx(source, docx_template, extra=extra)
         if i:  # the first render imports docxtpl

@@ -8,16 +8,21 @@ serves the fragment; this module only builds it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from jinja2 import Environment, select_autoescape
 
 from engine import AgreementSource
 
-_LABELS = {
+_LABELS: dict[str, dict[str, Any]] = {
     "en": {"region": "Region rules applied", "default": "general terms", "clause": "Article", "parties": "Parties",
-           "version": "version", "from": "in effect from", "specific": "specific to {region}"},
+           "version": "version", "from": "in effect from", "specific": "specific to {region}",
+           "schedule": "Repayment schedule", "cols": ("No.", "Due date", "Principal", "Interest", "Payment", "Balance"),
+           "total": "Total"},
     "vi": {"region": "Quy định theo khu vực được áp dụng", "default": "điều khoản chung", "clause": "Điều",
            "parties": "Các bên", "version": "phiên bản", "from": "có hiệu lực từ",
-           "specific": "riêng cho {region}"},
+           "specific": "riêng cho {region}", "schedule": "Lịch trả nợ",
+           "cols": ("STT", "Ngày đến hạn", "Gốc", "Lãi", "Số tiền trả", "Dư nợ"), "total": "Tổng"},
 }
 
 _TEMPLATE = """\
@@ -46,6 +51,25 @@ _TEMPLATE = """\
     {%- endfor %}
   </section>
   {%- endfor %}
+  {%- if schedule %}
+  <section class="schedule">
+    <h2>{{ t.schedule }}</h2>
+    <div class="table-scroll" tabindex="0" role="region" aria-label="{{ t.schedule }}">
+    <table>
+      <thead><tr>{% for col in t.cols %}<th scope="col">{{ col }}</th>{% endfor %}</tr></thead>
+      <tbody>
+      {%- for r in schedule.rows %}
+        <tr><td>{{ r.no }}</td><td>{{ r.date }}</td>
+          {%- for k in ("principal", "interest", "payment", "balance") %}<td>{{ r[k] }}</td>{% endfor %}</tr>
+      {%- endfor %}
+      </tbody>
+      <tfoot><tr><th scope="row" colspan="2">{{ t.total }}</th>
+        {%- for k in ("principal", "interest", "payment") %}<td>{{ schedule.totals[k] }}</td>{% endfor %}<td></td></tr>
+      </tfoot>
+    </table>
+    </div>
+  </section>
+  {%- endif %}
 </article>
 """
 
@@ -54,8 +78,9 @@ _ENV = Environment(autoescape=select_autoescape(default=True, default_for_string
 _COMPILED = _ENV.from_string(_TEMPLATE)
 
 
-def preview_html(source: AgreementSource) -> str:
-    """An HTML fragment of the agreement, region clauses marked with `clause-regional`."""
+def preview_html(source: AgreementSource, extra: dict[str, Any] | None = None) -> str:
+    """An HTML fragment of the agreement, region clauses marked with `clause-regional`; with the
+    same `extra` as the PDF it also shows the repayment schedule."""
     t = _LABELS.get(source.language, _LABELS["en"])
     rules = [
         f"{t['clause']} {c.number} ({c.id}): "
@@ -63,4 +88,4 @@ def preview_html(source: AgreementSource) -> str:
         + f", {t['version']} {c.version}, {t['from']} {c.effective_from.isoformat()}"
         for c in source.clauses
     ]
-    return _COMPILED.render(s=source, t=t, rules=rules)
+    return _COMPILED.render(s=source, t=t, rules=rules, schedule=(extra or {}).get("schedule"))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from babel.numbers import format_decimal
 from dateutil.relativedelta import relativedelta
+
+from engine import AgreementSource
 
 
 def amortisation(principal: float | int | str | Decimal, annual_rate_percent: float | int | str | Decimal,
@@ -64,3 +67,26 @@ def schedule_table(rows: list[dict[str, Any]], language: str, decimals: int = 2)
                   **{k: money(r[k]) for k in ("principal", "interest", "payment", "balance")}} for r in rows],
         "totals": {k: money(v) for k, v in totals.items()},
     }
+
+
+# Answers that give a loan's repayment schedule, in order of preference (the loan interview: the
+# officer's approved APR when known, else the estimate; `term_months` is the computed whole term).
+AMOUNT_NAMES = ("approved_amount", "loan_amount")
+TERM_NAMES = ("term_months", "loan_term_months")
+RATE_NAMES = ("approved_apr", "estimated_apr")
+
+
+def schedule_extra(ns: Mapping[str, Any], source: AgreementSource) -> dict[str, Any]:
+    """`extra` for the template: the amortisation schedule when the answers have amount, term and rate."""
+    def first(names: tuple[str, ...]) -> Any:
+        return next((ns[n] for n in names if ns.get(n) not in (None, "")), None)
+
+    amount, term, rate = first(AMOUNT_NAMES), first(TERM_NAMES), first(RATE_NAMES)
+    if amount is None or term is None or rate is None:
+        return {}
+    try:
+        decimals = int(ns.get("currency_decimals", 2))
+        rows = amortisation(amount, rate, int(term), source.date + relativedelta(months=1), decimals=decimals)
+    except (TypeError, ValueError, ArithmeticError):
+        return {}
+    return {"schedule": schedule_table(rows, source.language, decimals)}

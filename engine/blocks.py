@@ -97,6 +97,7 @@ class Block:
     help: Text | None = None
     help_label: Text | None = None
     terms: dict[str, Text] = field(default_factory=dict)
+    auto_terms: dict[str, Text] = field(default_factory=dict)
     fields: list[FieldSpec] = field(default_factory=list)
     buttons: list[ChoiceSpec] = field(default_factory=list)
     target: str | None = None  # the one variable of yesno/field/continue/signature questions

@@ -137,8 +137,11 @@ class Compiler(QuestionCompiler):
             lang = str(d["language"]) if "language" in d else self.language
             self.sections(d["sections"], d.line_of("sections"), file, lang)
             return
-        if "terms" in d and "question" not in d:
-            self.iv.terms.update(self.terms(d["terms"], d.line_of("terms"), file))
+        if ("terms" in d or "auto terms" in d) and "question" not in d:
+            if "terms" in d:
+                self.iv.terms.update(self.terms(d["terms"], d.line_of("terms"), file))
+            if "auto terms" in d:
+                self.iv.auto_terms.update(self.terms(d["auto terms"], d.line_of("auto terms"), file))
             return
         if ("interview help" in d or "default screen parts" in d or "default validation messages" in d
                 or "default role" in d or "translations" in d or "images" in d or "image sets" in d):

@@ -38,6 +38,7 @@ class Interview:
     default_language: str = "*"
     languages: list[str] = field(default_factory=list)
     terms: dict[str, Text] = field(default_factory=dict)
+    auto_terms: dict[str, Text] = field(default_factory=dict)  # linked wherever the phrase appears
     providers: dict[str, list[Block]] = field(default_factory=dict)
     generic_providers: dict[str, dict[str, list[Block]]] = field(default_factory=dict)
     events: dict[str, list[Block]] = field(default_factory=dict)

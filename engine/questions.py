@@ -223,6 +223,8 @@ class QuestionCompiler:
             b.help = self.text(h, d.line_of("help"), file)
         if "terms" in d:
             b.terms = self.terms(d["terms"], d.line_of("terms"), file)
+        if "auto terms" in d:
+            b.auto_terms = self.terms(d["auto terms"], d.line_of("auto terms"), file)
         if "continue button label" in d:
             b.continue_label = self.text(d["continue button label"], d.line_of("continue button label"), file)
         if "back button" in d:

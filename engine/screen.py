@@ -106,7 +106,8 @@ class Screen:
     progress: int | None = None
     section: str | None = None
     sections: tuple[str, ...] = ()
-    terms: dict[str, str] = field(default_factory=dict)
+    terms: dict[str, str] = field(default_factory=dict)  # `{term}` in the text links to the definition
+    auto_terms: dict[str, str] = field(default_factory=dict)  # the phrase links wherever it appears
     attachments: tuple[dict[str, Any], ...] = ()
     language: str = "en"
     # ISO 4217 code of the interview's money (`metadata: currency`): what currency fields are in.

@@ -108,6 +108,8 @@ class ScreenBuilder(Context):
             kind = "end"
         terms = {**{k: self.render(v) for k, v in self.iv.terms.items()},
                  **{k: self.render(v) for k, v in block.terms.items()}}
+        auto_terms = {**{k: self.render(v) for k, v in self.iv.auto_terms.items()},
+                      **{k: self.render(v) for k, v in block.auto_terms.items()}}
         if block.section is not None:
             self.state.section = block.section  # the key; its label depends on the language
         section_list = self.iv.sections.get(self.lang) or self.iv.sections.get(self.iv.default_language) or next(
@@ -129,6 +131,7 @@ class ScreenBuilder(Context):
                                                          or self.iv.features.get("navigation back button", True))
             and block.back_button is not False,
             progress=progress, section=section, sections=tuple(label for _, label in section_list), terms=terms,
+            auto_terms=auto_terms,
             attachments=tuple(self.attachments(block)), language=self.lang, currency=self.iv.currency,
             bindings=encode_bindings(bindings),
             sought=sought, is_end=is_end,

@@ -207,7 +207,9 @@
     return el && el.tagName === "INPUT" && (el.dataset.maxMessage || el.dataset.minMessage);
   }
 
-  document.querySelectorAll("main form").forEach(function (form) {
+  function setup(form) {
+    if (form.hasAttribute("data-fields-ready")) return;
+    form.setAttribute("data-fields-ready", "");
     refresh(form);
     /* Like docassemble's jQuery validation: checked when the field is left, then, once it
        shows a message, at every change (so the message goes as soon as the date is fixed,
@@ -229,5 +231,9 @@
     form.addEventListener("focusout", function (event) {
       if (limited(event.target)) checkLimits(event.target);
     });
-  });
+  }
+
+  function setupAll() { document.querySelectorAll("main form").forEach(setup); }
+  setupAll();
+  document.addEventListener("htmx:afterSettle", setupAll); /* a new screen swapped in */
 })();

@@ -7,7 +7,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -94,10 +94,10 @@ class AgreementVersion(SQLModel, table=True):
     region: str = Field(sa_column=Column(String(32), nullable=False))
     language: str = Field(sa_column=Column(String(16), nullable=False))
     source: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))  # engine.assembly.source_to_json
-    answers_hash: str = Field(sa_column=Column(String(64), nullable=False))  # what it was assembled from
+    source_hash: str = Field(sa_column=Column(String(64), nullable=False))  # SHA-256 of the canonical source JSON
     changes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
-    pdf_sha256: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
-    pdf: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    pdf_sha256: str = Field(sa_column=Column(String(64), nullable=False))  # the PDF's bytes are in the blob store
+    pages: int = Field(sa_column=Column(Integer, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
@@ -116,3 +116,96 @@ class Upload(SQLModel, table=True):
     size: int = Field(sa_column=Column(Integer, nullable=False))
     sha256: str = Field(sa_column=Column(String(64), nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Envelope(SQLModel, table=True):
+    """An agreement version sent for signing. Status and seal follow `signing.states`."""
+
+    __tablename__ = "envelope"
+
+    id: str = Field(default_factory=new_session_id, sa_column=Column(String(64), primary_key=True))
+    firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), nullable=False, index=True))
+    session_id: str | None = Field(default=None, sa_column=Column(String(64), ForeignKey("interview_session.id"),
+                                                                  nullable=True, index=True))
+    agreement_version_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("agreement_version.id"),
+                                                                            nullable=True))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    language: str = Field(sa_column=Column(String(16), nullable=False))
+    status: str = Field(default="draft", sa_column=Column(String(16), nullable=False))
+    seal_status: str = Field(default="none", sa_column=Column(String(16), nullable=False))
+    seal_attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    seal_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    original_sha256: str = Field(sa_column=Column(String(64), nullable=False))  # the unsigned PDF (blob store)
+    current_sha256: str = Field(sa_column=Column(String(64), nullable=False))  # its latest revision
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    sent_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    completed_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    expires_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    expiry_warned_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True),
+                                                                               nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # why declined / voided
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))  # optimistic lock
+
+
+class Participant(SQLModel, table=True):
+    """One party of an envelope: its role, action, routing order, contact and progress."""
+
+    __tablename__ = "participant"
+
+    id: str = Field(default_factory=new_session_id, sa_column=Column(String(64), primary_key=True))
+    envelope_id: str = Field(sa_column=Column(String(64), ForeignKey("envelope.id"), nullable=False, index=True))
+    role: str = Field(sa_column=Column(String(100), nullable=False))
+    action: str = Field(sa_column=Column(String(16), nullable=False))
+    routing_order: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    email: str = Field(sa_column=Column(Text, nullable=False))
+    phone: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    identity: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    status: str = Field(default="waiting", sa_column=Column(String(16), nullable=False))
+    delegated_from: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    notified_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    opened_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    identified_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    consented_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    acted_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    declined_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    reminded_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    reminders: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # decline / delegation reason
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only; each event carries the hash of the envelope's previous event (`signing.audit`)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("envelope_id", "seq", name="uq_audit_event_envelope_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    envelope_id: str = Field(sa_column=Column(String(64), ForeignKey("envelope.id"), nullable=False, index=True))
+    seq: int = Field(sa_column=Column(Integer, nullable=False))
+    at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    actor: str = Field(sa_column=Column(Text, nullable=False))  # participant id, "sender" or "system"
+    action: str = Field(sa_column=Column(String(64), nullable=False))
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    ip: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    user_agent: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    doc_before: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    doc_after: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    prev_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+class IdentityChallenge(SQLModel, table=True):
+    """One one-time code sent to a participant: only its HMAC is kept; attempts are counted."""
+
+    __tablename__ = "identity_challenge"
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: str = Field(sa_column=Column(String(64), ForeignKey("participant.id"), nullable=False,
+                                                 index=True))
+    method: str = Field(sa_column=Column(String(32), nullable=False))
+    code_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    verified_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))

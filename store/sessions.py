@@ -17,7 +17,7 @@ from sqlmodel import Session as DB
 from sqlmodel import col, select
 
 import engine
-from store.models import AnswerEvent, Firm, InterviewVersion, Session, utcnow
+from store.models import AnswerEvent, Firm, InterviewVersion, Session, Upload, utcnow
 
 
 class StoreError(Exception):
@@ -131,7 +131,8 @@ def save_step(db: DB, session: Session, state: engine.State) -> Session:
     result = db.execute(
         update(Session)
         .where(col(Session.id) == session.id, col(Session.version) == session.version)
-        .values(state=_state_json(state), lang=state.lang, updated_at=now, version=session.version + 1)
+        # A saved step ends the screen a draft was typed on: the draft goes with it.
+        .values(state=_state_json(state), lang=state.lang, updated_at=now, version=session.version + 1, draft=None)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         db.rollback()
@@ -154,6 +155,45 @@ def save_step(db: DB, session: Session, state: engine.State) -> Session:
     fresh = db.get(Session, session.id, populate_existing=True)
     assert fresh is not None
     return fresh
+
+
+def save_draft(db: DB, session: Session, draft: dict[str, Any] | None) -> Session:
+    """Keep the answers typed so far on the current screen (the chat asks a screen's fields one
+    message at a time), committed before returning. The session's version does not move: a
+    draft is not a step, so an open wizard page stays current. If anyone saved a step since
+    `session` was loaded, nothing is written and `StaleSession` is raised."""
+    result = db.execute(
+        update(Session)
+        .where(col(Session.id) == session.id, col(Session.version) == session.version)
+        .values(draft=draft, updated_at=utcnow())
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise StaleSession("the session was changed by another request; reload it and try again")
+    db.commit()
+    fresh = db.get(Session, session.id, populate_existing=True)
+    assert fresh is not None
+    return fresh
+
+
+def add_upload(db: DB, session_id: str, field: str, filename: str, content_type: str, size: int,
+               sha256: str) -> Upload:
+    """Record an uploaded file (its bytes are already stored under their SHA-256), committed."""
+    row = Upload(session_id=session_id, field=field, filename=filename, content_type=content_type, size=size,
+                 sha256=sha256)
+    db.add(row)
+    db.commit()
+    db.refresh(row)
+    return row
+
+
+def session_uploads(db: DB, session_id: str, ids: list[str]) -> list[Upload]:
+    """The uploads among `ids` that belong to this session (in the order asked; others ignored)."""
+    if not ids:
+        return []
+    rows = db.exec(select(Upload).where(col(Upload.id).in_(ids), Upload.session_id == session_id)).all()
+    by_id = {r.id: r for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _state_json(state: engine.State) -> dict[str, Any]:

@@ -1,18 +1,22 @@
-"""The Starlette application: operations endpoints, the wizard (`web/wizard.py`) and its
-static files. The chat, htmx fragments and the JSON API are still to come (issue 3).
+"""The Starlette application: operations endpoints, the wizard (`web/wizard.py`), the chat
+over the same sessions (`web/chat.py`) and the static files. htmx fragments for the wizard and
+the JSON API are still to come (issue 3).
 """
 
 from __future__ import annotations
 
 import contextvars
+import importlib.resources
 import json
 import logging
 import secrets
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import Session as DBSession
 from starlette.applications import Starlette
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -21,8 +25,15 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from signing.ceremony import DocumentSigner
+from signing.mail import Mailer, code_sender, envelope_notifier
 from store import migrate
 from store.database import check
+from web.agreement import AgreementPages
+from web.chat import Chat
+from web.options import WebOptions
+from web.resume import Resume
+from web.signing import SigningPages
 from web.wizard import Wizard
 
 log = logging.getLogger("accord.web")
@@ -125,14 +136,36 @@ The chat mode lands later with issue 3.</p></main></body></html>
 """
 
 
-def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = False) -> Starlette:
+def htmx_script() -> bytes:
+    """htmx as shipped by the pinned pip package `django-js-lib-htmx` (module `js_lib_htmx`)."""
+    return (importlib.resources.files("js_lib_htmx") / "static" / "htmx" / "htmx.min.js").read_bytes()
+
+
+def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = False,
+               options: WebOptions | None = None, blob_dir: Path | None = None,
+               mailer: Mailer | None = None, signer: DocumentSigner | None = None,
+               public_url: str = "") -> Starlette:
     """The application over an already created (and normally migrated) database engine.
 
     `secret_key` signs the session cookie and derives the CSRF tokens (`accord serve` passes
     `ACCORD_SECRET_KEY` or the key kept in the data dir); without one a random key is used,
-    so cookies do not survive a restart."""
+    so cookies do not survive a restart. `blob_dir` keeps rendered agreements (`accord serve`
+    passes `<data dir>/blobs`); without one a temporary folder is used. `mailer` sends the
+    signing e-mails (none: they are not sent), `signer` applies PAdES signatures, `public_url`
+    prefixes the links in e-mails."""
     secret = secret_key or secrets.token_urlsafe(32)
-    wizard = Wizard(db, secret)
+    wizard = Wizard(db, secret, options=options)
+    blobs = blob_dir or Path(tempfile.mkdtemp(prefix="accord-blobs-"))
+    agreements = AgreementPages(db, wizard, blobs)
+    notifier = envelope_notifier(lambda: DBSession(db), mailer, secret, public_url) if mailer else None
+    send_code = code_sender(lambda: DBSession(db), mailer) if mailer else None
+    signing_pages = SigningPages(db, secret, blobs, notifier=notifier, send_code=send_code, signer=signer,
+                                 public_url=public_url)
+    resume = Resume(wizard, secret)
+    htmx = htmx_script()
+
+    def htmx_js(request: Request) -> Response:
+        return Response(htmx, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
 
     def root(request: Request) -> Response:
         return HTMLResponse(ROOT_PAGE)
@@ -160,6 +193,11 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *wizard.routes(),
+            *agreements.routes(),
+            *signing_pages.routes(),
+            *Chat(wizard).routes(),
+            *resume.routes(),
+            Route("/static/vendor/htmx.min.js", htmx_js),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
     )
@@ -168,4 +206,6 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
                        https_only=https_only, max_age=30 * 24 * 3600)
     app.add_middleware(RequestIdMiddleware)
     app.state.db = db
+    app.state.blob_dir = blobs
+    app.state.signing_notifier = notifier  # for whoever sends envelopes (the agent console, tests)
     return app

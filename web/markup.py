@@ -7,8 +7,6 @@ text) and links or images whose URL is not http(s), mailto, tel, relative or a f
 
 from __future__ import annotations
 
-import hashlib
-import re
 import threading
 import xml.etree.ElementTree as ET
 
@@ -55,33 +53,3 @@ def render(text: str | None, inline: bool = False) -> Markup:
     if inline and html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
         html = html[3:-4]
     return Markup(html)  # built by markdown from escaped source (see above)
-
-
-_TERM = re.compile(r"\{([^{}|<>]+)(?:\|([^{}<>]+))?\}")
-_TAG = re.compile(r"(<[^>]*>)")
-
-
-def with_terms(html: Markup, terms: dict[str, str] | None) -> Markup:
-    """docassemble's glossary: `{term}` (or `{term|shown words}`) in rendered text becomes a
-    link-like button opening the term's definition in a popover (the HTML `popover` attribute:
-    no script; a click elsewhere or Escape closes it). Braces naming no term stay as written."""
-    if not terms or "{" not in html:
-        return html
-    lowered = {k.strip().casefold(): v for k, v in terms.items()}
-    stem = hashlib.sha1(str(html).encode("utf-8")).hexdigest()[:8]
-    count = 0
-
-    def term(m: re.Match[str]) -> str:
-        nonlocal count
-        definition = lowered.get(m.group(1).strip().casefold())
-        if definition is None:
-            return m.group(0)
-        count += 1
-        ident = f"term-{stem}-{count}"
-        shown = (m.group(2) or m.group(1)).strip()  # already escaped: it comes from rendered HTML
-        return (f'<button type="button" class="term" popovertarget="{ident}">{shown}</button>'
-                f'<span id="{ident}" popover class="term-definition">{render(definition, inline=True)}</span>')
-
-    parts = _TAG.split(str(html))
-    out = [part if part.startswith("<") else _TERM.sub(term, part) for part in parts]
-    return Markup("".join(out))  # text segments of markdown's escaped output, and our own tags

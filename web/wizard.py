@@ -4,7 +4,12 @@
                                      its id in the signed cookie, 303 to /s/{id}
     GET  /s/{id}                     the current screen
     POST /s/{id}                     answers (or Back / Edit): 303 to GET when saved, 422 with the
-                                     messages when invalid, 409 with a notice when the page was stale
+                                     messages when invalid, 409 with a notice when the page was stale;
+                                     Save for later / Exit / Restart keep what was typed as the draft
+                                     and 303 to the pages of `web/resume.py`
+
+With `HX-Request: true` (htmx) every page answers with its `<title>` and its `main` block only
+(`render`); without it, the whole page. Uploads and signatures are stored by `web/uploads.py`.
 
 The signed cookie (Starlette's SessionMiddleware) holds only the list of session ids this
 browser opened; answers live in the database and every step is committed (`save_step`) before
@@ -27,7 +32,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session as DB
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -42,11 +47,13 @@ from store.sessions import (
     compile_version,
     latest_version,
     load_state,
+    save_draft,
     save_step,
     start_session,
 )
-from web import fieldview, markup
+from web import fieldview, markup, terms, uploads
 from web.i18n import LANGUAGES, _, translator
+from web.options import WebOptions
 
 log = logging.getLogger("accord.web.wizard")
 
@@ -55,6 +62,8 @@ COOKIE_KEY = "sessions"
 MAX_SESSIONS_PER_COOKIE = 20
 BUTTON_KINDS = frozenset({"yesno", "noyes", "yesnomaybe", "noyesmaybe", "buttons"})
 FILE_TYPES = frozenset({"file", "files", "camera", "user", "environment", "microphone"})
+# Buttons on every question screen that leave it without answering: what was typed becomes the draft.
+LEAVING = {"_save": "save", "_exit": "exit", "_restart": "restart"}
 
 # Notices shown above the screen (marked here, translated per request).
 STALE = _("This page was out of date: the session moved on (in another tab?). Here is where it is now.")
@@ -68,7 +77,9 @@ templates = Environment(
 )
 templates.filters["md"] = markup.render
 templates.filters["md_inline"] = lambda text: markup.render(text, inline=True)
-templates.filters["terms"] = markup.with_terms
+templates.filters["link_terms"] = terms.link_terms
+templates.globals["term_definitions"] = terms.definitions
+templates.filters["plain_terms"] = terms.plain
 
 
 @dataclass
@@ -84,13 +95,15 @@ class Outcome:
     errors: dict[str, list[str]] = field(default_factory=dict)
     notice: str | None = None
     version: int = 0
+    agreement: bool = False  # the interview makes an agreement (the end screen links to its preview)
 
 
 class Wizard:
-    def __init__(self, db: Engine, secret_key: str, firm_slug: str = "demo") -> None:
+    def __init__(self, db: Engine, secret_key: str, firm_slug: str = "demo", options: WebOptions | None = None) -> None:
         self.db = db
         self.secret = secret_key.encode("utf-8")
         self.firm_slug = firm_slug
+        self.options = options or WebOptions()
 
     # -- routes ---------------------------------------------------------------------------
 
@@ -109,8 +122,7 @@ class Wizard:
         session_id = await run_in_threadpool(self._start, name, lang)
         if session_id is None:
             return self._plain(request, 404, lang)
-        ids = [i for i in request.session.get(COOKIE_KEY, []) if isinstance(i, str) and i != session_id]
-        request.session[COOKIE_KEY] = [*ids, session_id][-MAX_SESSIONS_PER_COOKIE:]
+        remember(request, session_id)
         return RedirectResponse(f"/s/{session_id}", status_code=303)
 
     async def show(self, request: Request) -> Response:
@@ -124,12 +136,16 @@ class Wizard:
         session_id = request.path_params["session_id"]
         if not self._owned(request, session_id):
             return self._plain(request, 404)
-        form = await request.form()
+        try:
+            form, oversized = await uploads.read_form(request, self.options.max_upload_bytes)
+        except uploads.BodyTooLarge:
+            outcome = await run_in_threadpool(self._too_large, session_id)
+            return self._respond(request, session_id, outcome)
         try:
             token = form.get("_csrf")
             if not isinstance(token, str) or not hmac.compare_digest(token, self.csrf_token(session_id)):
                 return self._plain(request, 403)
-            outcome = await run_in_threadpool(self._post, session_id, form)
+            outcome = await run_in_threadpool(self._post, session_id, form, oversized)
         finally:
             await form.close()
         return self._respond(request, session_id, outcome)
@@ -159,17 +175,32 @@ class Wizard:
                 session, iv, state = self._load(db, session_id)
             except SessionNotFound:
                 return Outcome(status=404)
+            # `_render_current` fills the inputs with the draft (typed before "save and continue
+            # later", or by the chat) while the session is still on the screen it was typed on.
             return self._render_current(iv, state, session, notice=notice, status=status)
+
+    def _too_large(self, session_id: str) -> Outcome:
+        """The request body passed the hard cap: the current screen, the limit next to its file fields."""
+        outcome = self._show(session_id, status=413)
+        if outcome.screen is not None:
+            message = translator(outcome.lang)(uploads.TOO_LARGE).format(mb=_mb(self.options.max_upload_mb))
+            for f in outcome.screen.fields:
+                if f.datatype in FILE_TYPES or f.datatype == "signature":
+                    outcome.errors[f.key] = [message]
+        return outcome
 
     def _render_current(self, iv: engine.Interview, state: State, session: SessionRow, *, notice: str | None = None,
                         status: int = 200) -> Outcome:
         step = engine.plan(iv, state)
+        agreement = iv.accord.agreement is not None
         if isinstance(step, Done):
-            return Outcome(status=status, done=step, lang=state.lang, notice=notice, version=session.version)
-        return Outcome(status=status, screen=step, lang=state.lang, values=current_values(step), notice=notice,
-                       version=session.version)
+            return Outcome(status=status, done=step, lang=state.lang, notice=notice, version=session.version,
+                           agreement=agreement)
+        values = {**current_values(step), **draft_values(session, step)}  # what the chat had typed
+        return Outcome(status=status, screen=step, lang=state.lang, values=values, notice=notice,
+                       version=session.version, agreement=agreement)
 
-    def _post(self, session_id: str, form: FormData) -> Outcome:
+    def _post(self, session_id: str, form: FormData, oversized: frozenset[str] = frozenset()) -> Outcome:
         _t = None
         with DB(self.db) as db:
             try:
@@ -180,8 +211,9 @@ class Wizard:
             if str(form.get("_version", "")) != str(session.version):
                 return self._render_current(iv, state, session, notice=_t(STALE), status=409)
             step = engine.plan(iv, state)
-            if isinstance(step, Done) or (step.is_end and not (step.review and "_edit" in form)):
-                return Outcome(redirect=f"/s/{session_id}")  # an end screen only takes its review's edits
+            review_post = "_edit" in form or any(name in form for name in LEAVING)
+            if isinstance(step, Done) or (step.is_end and not (step.review and review_post)):
+                return Outcome(redirect=f"/s/{session_id}")  # an end screen only takes its review's edits (or leaving)
             if "_back" in form:
                 if not engine.go_back(iv, state):
                     return self._render_current(iv, state, session, notice=_t(NO_BACK), status=409)
@@ -192,17 +224,29 @@ class Wizard:
                 if item.vars and engine.revisit(iv, state, item.vars[0]):
                     return self._save(db, session, state, iv, session_id)
                 return Outcome(redirect=f"/s/{session_id}")
-            answers = posted_answers(step, form)
+            for name, page in LEAVING.items():
+                if name in form:
+                    draft = {"block": step.block_id, "bindings": step.bindings, "values": _raw_values(step, form)}
+                    try:
+                        save_draft(db, session, draft)
+                    except StaleSession:
+                        fresh, iv, state = self._load(db, session_id)
+                        return self._render_current(iv, state, fresh, notice=_t(STALE), status=409)
+                    return Outcome(redirect=f"/s/{session_id}/{page}")
             button = _button_index(step, form.get("_button"))
             chosen: Button | None = step.buttons[button] if button is not None else None
             if chosen is not None and chosen.action != "continue":
                 return self._special(db, session, chosen, session_id)
-            result = engine.apply(iv, state, step, answers, button)
-            if isinstance(result, ValidationErrors):
-                errors: dict[str, list[str]] = {}
-                for e in result.errors:
-                    errors.setdefault(e.key, []).append(e.message)
-                values = {**current_values(step), **_raw_values(step, form)}
+            answers = posted_answers(step, form)
+            received = uploads.receive(db, self.options, session_id, step, form, oversized, _t)
+            answers.update(received.answers)
+            result: State | ValidationErrors = engine.apply(iv, state, step, answers, button)
+            if isinstance(result, ValidationErrors) or received.errors:
+                errors: dict[str, list[str]] = dict(received.errors)
+                for e in result.errors if isinstance(result, ValidationErrors) else ():
+                    if e.key not in errors:
+                        errors.setdefault(e.key, []).append(e.message)
+                values = {**current_values(step), **_raw_values(step, form), **received.answers}
                 return Outcome(status=422, screen=step, lang=state.lang, values=values, errors=errors,
                                version=session.version)
             return self._save(db, session, result, iv, session_id)
@@ -225,7 +269,7 @@ class Wizard:
                 return Outcome(redirect=f"/s/{new.id}?restarted={session_id}")
         if chosen.action.startswith(("https://", "http://")):
             return Outcome(redirect=chosen.action)
-        return Outcome(redirect="/")
+        return Outcome(redirect=f"/s/{session_id}/exit")  # exit / leave: the answers are kept
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -243,9 +287,7 @@ class Wizard:
         if outcome.redirect is not None:
             target = outcome.redirect
             if "?restarted=" in target:  # a restart opened a new session: let this browser in
-                new_id = target.split("?", 1)[0].rsplit("/", 1)[1]
-                ids = [i for i in request.session.get(COOKIE_KEY, []) if i != new_id]
-                request.session[COOKIE_KEY] = [*ids, new_id][-MAX_SESSIONS_PER_COOKIE:]
+                remember(request, target.split("?", 1)[0].rsplit("/", 1)[1])
                 target = target.split("?", 1)[0]
             return RedirectResponse(target, status_code=303)
         _t = translator(outcome.lang)
@@ -264,16 +306,57 @@ class Wizard:
             "action": f"/s/{session_id}",
             "has_files": screen is not None and any(f.datatype in FILE_TYPES for f in screen.fields),
             "buttons": _buttons(screen, _t) if screen is not None else [],
+            "agreement_link": f"/s/{session_id}/agreement"
+            if outcome.agreement and (screen is None or screen.is_end) else None,
+            "session_id": session_id,
+            "max_upload_mb": _mb(self.options.max_upload_mb),
         }
-        html = templates.get_template("screen.html").render(context)
-        return HTMLResponse(html, status_code=outcome.status, headers={"Cache-Control": "no-store"})
+        return render(request, "screen.html", context, outcome.status)
 
     def _plain(self, request: Request, status: int, lang: str = "en") -> Response:
         _t = translator(lang)
         titles = {403: _t("This form has expired or was not sent from this site. Reload the page and try again."),
                   404: _t("This page does not exist, or it belongs to another browser.")}
-        html = templates.get_template("message.html").render(_=_t, lang=lang, message=titles.get(status, ""))
-        return HTMLResponse(html, status_code=status)
+        return render(request, "message.html", {"_": _t, "lang": lang, "message": titles.get(status, "")}, status)
+
+
+def remember(request: Request, session_id: str) -> None:
+    """Add a session to the signed cookie's list (most recent last, at most MAX_SESSIONS_PER_COOKIE)."""
+    ids = [i for i in request.session.get(COOKIE_KEY, []) if isinstance(i, str) and i != session_id]
+    request.session[COOKIE_KEY] = [*ids, session_id][-MAX_SESSIONS_PER_COOKIE:]
+
+
+def is_htmx(request: Request) -> bool:
+    """An htmx swap (not a history restore, which needs the whole page)."""
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """The whole page, or for htmx only its `<title>` and `main` block (Jinja's own `Template.blocks`:
+    no extra dependency). The title goes along so htmx updates `document.title`."""
+    template = templates.get_template(name)
+    headers = {"Cache-Control": "no-store", "Vary": "HX-Request"}
+    if not is_htmx(request):
+        return HTMLResponse(template.render(context), status_code=status, headers=headers)
+    ctx = template.new_context(context)
+    title = "".join(template.blocks["title"](ctx)) if "title" in template.blocks else "Accord"
+    html = f"<title>{title}</title>\n" + "".join(template.blocks["main"](ctx))
+    current = request.headers.get("hx-current-url", "")
+    if current.split("?", 1)[0].endswith(request.url.path):
+        headers["HX-Replace-Url"] = request.url.path  # same page again (an error, a notice): no new history entry
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def draft_values(session: SessionRow, screen: Screen) -> dict[str, Any]:
+    """The answers typed on this screen but not submitted yet (`Session.draft`, written by the
+    chat), keyed by field key; empty when the draft was typed on another screen."""
+    draft = session.draft
+    if not isinstance(draft, dict) or draft.get("block") != screen.block_id:
+        return {}
+    if (draft.get("bindings") or {}) != (screen.bindings or {}):
+        return {}
+    values = draft.get("values")
+    return dict(values) if isinstance(values, dict) else {}
 
 
 # -- screens to template data ----------------------------------------------------------------
@@ -295,16 +378,10 @@ def posted_answers(screen: Screen, form: FormData) -> dict[str, Any]:
     """The posted answers keyed by field key, as the engine's `apply` takes them."""
     answers: dict[str, Any] = {}
     for f in screen.fields:
-        if f.var is None or set_by_button(screen, f):
-            continue
+        if f.var is None or set_by_button(screen, f) or f.datatype in uploads.STORED_TYPES:
+            continue  # files and signatures: stored first by `uploads.receive`
         if f.datatype in ("checkboxes", "multiselect"):
             answers[f.key] = [v for v in form.getlist(f.key) if isinstance(v, str)]
-        elif f.datatype in FILE_TYPES:
-            uploads = [u for u in form.getlist(f.key) if isinstance(u, UploadFile) and u.filename]
-            # Only the file's name and type are kept for now: no blob storage yet (issue 3).
-            items = [{"filename": u.filename, "mimetype": u.content_type or ""} for u in uploads]
-            if items:
-                answers[f.key] = items if f.datatype == "files" else items[0]
         else:
             value = form.get(f.key)
             if isinstance(value, str):
@@ -313,18 +390,23 @@ def posted_answers(screen: Screen, form: FormData) -> dict[str, Any]:
 
 
 def _raw_values(screen: Screen, form: FormData) -> dict[str, Any]:
-    """The posted values as typed, to re-fill the form after a validation error."""
+    """The posted values as typed, to re-fill the form after a validation error (or as the draft)."""
     values: dict[str, Any] = {}
     for f in screen.fields:
-        if f.var is None or f.datatype in FILE_TYPES:
+        if f.var is None or f.datatype in uploads.STORED_TYPES or set_by_button(screen, f):
             continue
         if f.datatype in ("checkboxes", "multiselect"):
-            values[f.key] = form.getlist(f.key)
+            values[f.key] = [v for v in form.getlist(f.key) if isinstance(v, str)]
         elif f.datatype in ("yesno", "noyes", "yesnowide", "noyeswide"):
             values[f.key] = f.key in form
         else:
-            values[f.key] = form.get(f.key, "")
+            value = form.get(f.key, "")
+            values[f.key] = value if isinstance(value, str) else ""
     return values
+
+
+def _mb(value: float) -> str:
+    return f"{value:g}"
 
 
 def _button_index(screen: Screen, raw: Any) -> int | None:
@@ -360,6 +442,7 @@ def _field_views(screen: Screen, outcome: Outcome) -> list[dict[str, Any]]:
             "html_required": f.required and not conditional,
             "is_file": f.datatype in FILE_TYPES,
             **fieldview.extras(screen, f, outcome.lang),
+            "kept": uploads.kept(value) if f.datatype in uploads.STORED_TYPES else [],
         })
     return views
 
@@ -384,6 +467,8 @@ def _input_kind(f: Field) -> str:
         return "textarea"
     if dt in FILE_TYPES:
         return "file"
+    if dt == "signature":
+        return "signature"
     return "input"
 
 

@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 from browsing import CHROMIUM, CHROMIUM_ARGS
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Response, sync_playwright
 from server import LiveServer
 from steps import CORPUS, Scenario, StepFailed, collapse, resolve_interview, run_steps
 
@@ -62,6 +62,8 @@ class WebPage:
         self.page = page
         self.base_url = base_url
         self.trace: list[str] = []
+        self.status = 0  # of the last page or htmx answer from the server
+        page.on("response", self._on_response)
 
     # -- opening and moving -----------------------------------------------------------------
 
@@ -84,12 +86,22 @@ class WebPage:
             raise StepFailed(f"the server answered {status}: {self.text()[:400]!r}")
 
     def _submit(self, control: Locator, what: str) -> None:
-        """Click a control that sends the form (or follows a link) and wait for the next page."""
+        """Click a control that sends the form (or follows a link) and wait for the next screen:
+        a new page (JavaScript off, links) or htmx's swap of <main> (wizard.js counts the swaps
+        in body[data-swaps])."""
         self.trace.append(f"  click {what}")
-        with self.page.expect_navigation() as nav:
-            control.click()
-        response = nav.value
-        self._arrived(response.status if response is not None else 0)
+        before = self.page.evaluate(
+            "() => [window.__step = (window.__step || 0) + 1, Number(document.body.dataset.swaps || 0)]")
+        control.click()
+        self.page.wait_for_function(
+            "([step, swaps]) => window.__step !== step || Number(document.body?.dataset.swaps || 0) > swaps",
+            arg=before)
+        self.page.wait_for_load_state()
+        self._arrived(self.status)
+
+    def _on_response(self, response: Response) -> None:
+        if response.request.resource_type in ("document", "xhr", "fetch") and response.url.startswith(self.base_url):
+            self.status = response.status
 
     # -- reading ----------------------------------------------------------------------------
 

@@ -66,10 +66,10 @@ def test_sample_template_is_current(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("lang", "region", "name", "article"), [("en", "US-CA", "Jane Q. Public", "Article"),
                                                                   ("vi", "VN-HN", "Nguyễn Thị Hương", "Điều")])
 def test_docx_has_the_name_the_clauses_and_the_schedule(lang: str, region: str, name: str, article: str) -> None:
-    from accord.assemble import extras
+    from documents.schedule import schedule_extra
 
     source, state = source_for(lang, region, applicant_name=name)
-    data = render_docx(source, TEMPLATE, extra=extras(state, source))
+    data = render_docx(source, TEMPLATE, extra=schedule_extra(state.namespace, source))
     assert data.startswith(b"PK")
     document = docx.Document(io.BytesIO(data))
     paragraphs = [p.text for p in document.paragraphs]
@@ -81,7 +81,7 @@ def test_docx_has_the_name_the_clauses_and_the_schedule(lang: str, region: str, 
             assert any(words == " ".join(p.split()) for p in paragraphs), words[:60]
     assert not any("{{" in p or "{%" in p for p in paragraphs)
     schedule = document.tables[0]
-    rows = extras(state, source)["schedule"]["rows"]
+    rows = schedule_extra(state.namespace, source)["schedule"]["rows"]
     assert len(schedule.rows) == 1 + len(rows) + 1  # header, one row per instalment, totals
     assert schedule.rows[1].cells[0].text == "1" and schedule.rows[-2].cells[0].text == str(len(rows))
     assert document.core_properties.title == source.title

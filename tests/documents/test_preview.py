@@ -37,3 +37,14 @@ def test_preview_in_vietnamese() -> None:
 def test_answers_cannot_inject_html() -> None:
     html = preview_html(source(name="<script>alert(1)</script>"))
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_preview_shows_the_repayment_schedule_like_the_pdf() -> None:
+    from documents import amortisation, schedule_table
+
+    rows = amortisation(12_000_000, 12, 3, source().date, decimals=0)
+    html = preview_html(source("vi"), {"schedule": schedule_table(rows, "vi", 0)})
+    assert "Lịch trả nợ" in html
+    assert html.count("<tr>") == 1 + 3 + 1  # header, one row per instalment, totals
+    assert "12.000.000" in html  # the principal total, formatted for Vietnamese
+    assert "Lịch trả nợ" not in preview_html(source("vi"))  # no schedule without one

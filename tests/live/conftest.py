@@ -18,11 +18,15 @@ if _HERE not in sys.path:
 from browsing import VIEWPORTS, new_context  # noqa: E402
 from server import LiveServer  # noqa: E402
 
+from store.testdb import test_database  # noqa: E402
+
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One `accord serve` (SQLite in a temp data dir) for the whole session."""
-    with LiveServer(tmp_path_factory.mktemp("live")) as server:
+    """One `accord serve` for the whole session: SQLite in a temp data dir, or a fresh PostgreSQL
+    database under `make test-postgres`."""
+    folder = tmp_path_factory.mktemp("live")
+    with test_database(folder) as url, LiveServer(folder, database_url=url) as server:
         yield server
 
 

@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from sqlmodel import Session as DB
 
 import engine
@@ -29,8 +29,14 @@ def session_id(page: Page) -> str:
     return path.split(marker, 1)[1].split("/")[0]
 
 
+def database_url(data_dir: Path) -> str:
+    """The database of the live server on `data_dir` (SQLite there, or the PostgreSQL it was given)."""
+    marker = data_dir / "database_url"
+    return marker.read_text() if marker.is_file() else f"sqlite:///{data_dir / 'accord.db'}"
+
+
 def current(data_dir: Path, sid: str) -> Screen | Done:
-    db = make_engine(f"sqlite:///{data_dir / 'accord.db'}")
+    db = make_engine(database_url(data_dir))
     try:
         with DB(db) as s:
             session, state = load_state(s, sid)
@@ -70,15 +76,26 @@ def fill(page: Page, screen: Screen, answers: dict[str, Any]) -> None:
 
 def submit(page: Page, button: int | None) -> None:
     form = page.locator("main form")
-    if button is not None:
-        form.locator(f'button[name="_button"][value="{button}"]').click()
+    target = (form.locator(f'button[name="_button"][value="{button}"]') if button is not None
+              else form.locator("button.primary").first)
+    click_and_settle(page, target)
+
+
+def click_and_settle(page: Page, target: Locator) -> None:
+    """Click, then wait for the next screen: an htmx swap when wizard.js runs (it counts swaps on
+    `body[data-swaps]`), else the page load of a plain form post (JavaScript off)."""
+    swaps = page.locator("body").get_attribute("data-swaps")
+    target.click()
+    if swaps is not None:
+        page.wait_for_selector(f'body[data-swaps="{int(swaps) + 1}"]', state="attached")
     else:
-        form.locator("button.primary").first.click()
-    page.wait_for_load_state()
+        page.wait_for_load_state()
 
 
-def walk(page: Page, data_dir: Path, seed: int = 1, limit: int = 60, stop_at: str | None = None) -> Screen:
-    """Answer screens until the end screen (or the first screen whose block id starts with `stop_at`)."""
+def walk(page: Page, data_dir: Path, seed: int = 1, limit: int = 60, stop_at: str | None = None,
+         force: dict[str, Any] | None = None) -> Screen:
+    """Answer screens until the end screen (or the first screen whose block id starts with `stop_at`);
+    `force` overrides the drawn answer of the fields it names."""
     rng = random.Random(seed)
     sid = session_id(page)
     for _ in range(limit):
@@ -89,6 +106,7 @@ def walk(page: Page, data_dir: Path, seed: int = 1, limit: int = 60, stop_at: st
         before = screen.block_id, len(page.url)
         for attempt in range(5):
             answers, button = answers_for(screen, rng, attempt=attempt)
+            answers.update({k: v for k, v in (force or {}).items() if k in answers})
             fill(page, screen, answers)
             submit(page, button)
             if page.locator(".error-summary").count() == 0:

@@ -39,11 +39,14 @@ class LiveServer:
         self.env.pop("ACCORD_DATABASE_URL", None)
         if database_url:
             self.env["ACCORD_DATABASE_URL"] = database_url
+        self.database_url = database_url or f"sqlite:///{data_dir / 'accord.db'}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "server.log"
 
     def start(self, timeout: float = 30) -> LiveServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Tests that read the server's database find it from the data dir (`drive.current`).
+        (self.data_dir / "database_url").write_text(self.database_url)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "accord", "serve", "--port", str(self.port)],

@@ -4,18 +4,15 @@ PostgreSQL database too. Without a server the PostgreSQL cases are skipped, sayi
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
 from store import migrate
-from store.database import make_engine, normalize_url
-
-POSTGRES = os.environ.get("ACCORD_TEST_POSTGRES_URL", "")
+from store.database import make_engine
+from store.testdb import POSTGRES, fresh_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -25,17 +22,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     if not POSTGRES:
         pytest.skip("no PostgreSQL server: set ACCORD_TEST_POSTGRES_URL (.ci/run starts one)")
-    name = f"accord_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(normalize_url(POSTGRES), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base = POSTGRES.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres() as url:
+        yield url
 
 
 @pytest.fixture

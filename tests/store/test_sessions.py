@@ -19,6 +19,7 @@ from store.sessions import (
     ensure_firm,
     load_state,
     publish_interview,
+    save_draft,
     save_step,
     start_session,
 )
@@ -117,3 +118,26 @@ def test_a_stale_save_is_refused(db_engine: Engine) -> None:
 def test_unknown_session(db_engine: Engine) -> None:
     with DB(db_engine) as db, pytest.raises(SessionNotFound):
         load_state(db, "nope")
+
+
+def test_a_draft_is_kept_until_the_next_step_and_never_over_a_newer_one(db_engine: Engine) -> None:
+    iv = engine.load(LOAN)
+    with DB(db_engine) as db:
+        firm = ensure_firm(db, "demo", "Demo firm")
+        session_id = start_session(db, firm, publish_interview(db, firm, "loan", LOAN), "en").id
+    draft = {"block": "welcome", "values": {"esign_consent": "True"}}
+    with DB(db_engine) as db:
+        session, _ = load_state(db, session_id)
+        saved = save_draft(db, session, draft)
+        assert saved.draft == draft and saved.version == session.version  # a draft is not a step
+    with DB(db_engine) as db, DB(db_engine) as other_tab:  # another database session: it was committed
+        session, state = load_state(db, session_id)
+        seen_before, _ = load_state(other_tab, session_id)
+        assert session.draft == draft
+        _answer_screens(iv, state, 1, seed=1)
+        saved = save_step(db, session, state)
+        assert saved.draft is None  # the step ended the screen the draft was for
+        with pytest.raises(StaleSession):
+            save_draft(other_tab, seen_before, draft)  # loaded before that step
+    with DB(db_engine) as db:
+        assert load_state(db, session_id)[0].draft is None

@@ -1,5 +1,5 @@
-"""The wizard pieces added for docassemble's page behaviour (glossary popovers, show if data,
-date limits, currency, sliders, a review as the end screen). The behaviour itself runs in Chromium in
+"""The wizard pieces added for docassemble's page behaviour (show if data, date limits,
+currency, sliders, a review as the end screen). The behaviour itself runs in Chromium in
 tests/corpus/test_core_web.py; these pin the HTML contract and its escaping."""
 
 from __future__ import annotations
@@ -14,30 +14,8 @@ import engine
 from accord.serve import seed
 from store import migrate
 from store.database import make_engine
-from web import fieldview, markup
+from web import fieldview
 from web.app import create_app
-
-
-def test_terms_become_popover_buttons() -> None:
-    html = markup.with_terms(markup.render("Met a {creeper} or a {Zombie pigman|pigman}? {nothing}"),
-                             {"creeper": "A *green* thing.", "zombie pigman": "Harmless."})
-    assert '<button type="button" class="term" popovertarget="' in html
-    assert ">creeper</button>" in html and ">pigman</button>" in html
-    assert "<em>green</em>" in html and 'popover class="term-definition"' in html
-    assert "{nothing}" in html  # braces naming no term stay as written
-    ids = [part.split('"')[0] for part in html.split('popovertarget="')[1:]]
-    assert len(set(ids)) == 2 and all(f'id="{i}"' in html for i in ids)
-
-
-def test_terms_keep_text_escaped() -> None:
-    html = markup.with_terms(markup.render("A {<b>x</b>} and {danger}"), {"danger": "<script>alert(1)</script>"})
-    assert "<script>" not in html and "<b>" not in html
-    assert "&lt;script&gt;" in html
-
-
-def test_no_terms_leaves_the_html_alone() -> None:
-    html = markup.render("Plain {text}")
-    assert markup.with_terms(html, {}) is html
 
 
 def _screen(src: str, lang: str = "en") -> engine.Screen:

@@ -11,7 +11,6 @@ import random
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,23 +21,10 @@ from starlette.testclient import TestClient
 
 import engine
 from accord.autoanswer import BOOL_TYPES, FILE_TYPES, answers_for
-from accord.serve import seed
-from accord.settings import DEFAULT_INTERVIEWS
 from engine import Done, Screen
-from store import migrate
-from store.database import make_engine
 from store.models import InterviewVersion
 from store.sessions import compile_version, load_state
 from web.app import create_app
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    db = make_engine(f"sqlite:///{tmp_path / 'wizard.db'}")
-    migrate.upgrade(db)
-    seed(db, DEFAULT_INTERVIEWS)
-    yield db
-    db.dispose()
 
 
 @pytest.fixture

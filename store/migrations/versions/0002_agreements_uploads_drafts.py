@@ -29,10 +29,10 @@ def upgrade() -> None:
         sa.Column("region", sa.String(32), nullable=False),
         sa.Column("language", sa.String(16), nullable=False),
         sa.Column("source", JSONType, nullable=False),
-        sa.Column("answers_hash", sa.String(64), nullable=False),
+        sa.Column("source_hash", sa.String(64), nullable=False),
         sa.Column("changes", JSONType, nullable=False),
-        sa.Column("pdf_sha256", sa.String(64), nullable=True),
-        sa.Column("pdf", sa.LargeBinary(), nullable=True),
+        sa.Column("pdf_sha256", sa.String(64), nullable=False),
+        sa.Column("pages", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("session_id", "number", name="uq_agreement_version_session_number"),
     )

@@ -1,0 +1,383 @@
+"""The signer's pages: one personal link per participant (`/sign/<token>`, signed and expiring,
+`signing.links`), phone-first, English or Vietnamese by the envelope's language.
+
+    GET  /sign/{token}                 the participant's page: every participant's status, the
+                                       agreement, and the next step (identify, consent, act)
+    POST /sign/{token}/code            e-mail a one-time code
+    POST /sign/{token}/verify          check the code
+    POST /sign/{token}/consent         consent to do business electronically
+    POST /sign/{token}/act             sign (drawn or typed), approve, or mark as reviewed
+    POST /sign/{token}/decline         decline, with a reason
+    POST /sign/{token}/delegate        hand the place to someone else
+    GET  /sign/{token}/document.pdf    the latest revision of the document
+
+Every POST carries a CSRF token bound to the participant and answers 303 (done) or 422 (the
+message next to the field). The link is the participant's only key: it opens nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session as DB
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from documents.preview import preview_html
+from engine.assembly import source_from_json
+from signing import ceremony, envelopes
+from signing.envelopes import EnvelopeError, Notifier
+from signing.identity import EmailCode, IdentityError
+from signing.links import LinkError, read_token
+from signing.states import SIGNING_ACTIONS, TransitionError
+from store.blobs import BlobNotFound, BlobStore
+from store.models import AgreementVersion, Envelope, Participant
+from web.i18n import _, translator
+from web.wizard import templates
+
+log = logging.getLogger("accord.web.signing")
+
+LINK_MAX_AGE = 60 * 24 * 3600  # the envelope's own expiry is checked too; this bounds a link's life
+MAX_IMAGE = 512 * 1024
+IMPLEMENTED_METHODS = ("email_code",)
+PNG = b"\x89PNG\r\n\x1a\n"
+
+DISCLOSURE = {
+    "en": _("I agree to receive this agreement, its notices and disclosures electronically and to sign it "
+            "electronically. My electronic signature has the same legal effect as a handwritten one (in the United "
+            "States under the ESIGN Act and UETA; in Vietnam under the Law on Electronic Transactions 2023). I may "
+            "ask for a paper copy free of charge and may withdraw this consent for future documents by writing to "
+            "the sender."),
+}
+MESSAGES = {
+    "code_sent": _("We sent a 6-digit code to your e-mail address. It is valid for 10 minutes."),
+    "wrong": _("This code is not right. Check the latest e-mail and try again."),
+    "expired": _("This code has expired or was tried too often. Ask for a new code."),
+    "no_code": _("Ask for a code first."),
+    "rate_limited": _("A code was sent several times already. Wait a few minutes before asking again."),
+    "locked": _("Too many wrong codes. For your security, try again in an hour."),
+}
+
+
+@dataclass
+class View:
+    status: int = 200
+    lang: str = "en"
+    envelope: Envelope | None = None
+    me: Participant | None = None
+    people: list[Participant] = field(default_factory=list)
+    preview: str | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    notice: str | None = None
+    problem: str | None = None
+
+
+class SigningPages:
+    def __init__(self, db: Engine, secret: str, blob_dir: Any, *, notifier: Notifier | None = None,
+                 send_code: Callable[[Participant, str], None] | None = None,
+                 signer: ceremony.DocumentSigner | None = None, public_url: str = "") -> None:
+        self.db = db
+        self.secret = secret
+        self.blobs = BlobStore(blob_dir)
+        self.notifier = notifier
+        self.signer = signer
+        self.public_url = public_url
+        self.email_code = EmailCode(secret.encode("utf-8"), send_code or (lambda p, code: None))
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/sign/{token}", self.page, methods=["GET"]),
+            Route("/sign/{token}/document.pdf", self.document, methods=["GET"]),
+            Route("/sign/{token}/{step:str}", self.post, methods=["POST"]),
+        ]
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def csrf(self, participant_id: str) -> str:
+        return hmac.new(self.secret.encode(), f"sign:{participant_id}".encode(), hashlib.sha256).hexdigest()
+
+    def _participant_id(self, token: str) -> str | int:
+        try:
+            return read_token(self.secret, token, LINK_MAX_AGE)
+        except LinkError as exc:
+            return 410 if exc.expired else 404
+
+    @staticmethod
+    def _request(request: Request) -> envelopes.Request:
+        return envelopes.Request(ip=request.client.host if request.client else None,
+                                 user_agent=request.headers.get("user-agent"))
+
+    def _load(self, db: DB, pid: str) -> View:
+        me = db.get(Participant, pid)
+        if me is None:
+            return View(status=404)
+        envelope, people = envelopes.load(db, me.envelope_id)
+        lang = "vi" if envelope.language.startswith("vi") else "en"
+        preview = None
+        if envelope.agreement_version_id is not None:
+            version = db.get(AgreementVersion, envelope.agreement_version_id)
+            if version is not None:
+                preview = preview_html(source_from_json(version.source))
+        return View(lang=lang, envelope=envelope, me=me, people=people, preview=preview)
+
+    def _render(self, token: str, view: View) -> Response:
+        _t = translator(view.lang)
+        if view.envelope is None or view.me is None:
+            message = {410: _t("This link has expired. Ask the sender for a new one."),
+                       404: _t("This link is not valid.")}.get(view.status, _t("This link is not valid."))
+            html = templates.get_template("message.html").render(_=_t, lang=view.lang, message=message)
+            return HTMLResponse(html, status_code=view.status)
+        me = view.me
+        methods = [m for m in (me.identity or ["email_code"]) if m in IMPLEMENTED_METHODS]
+        context = {
+            "_": _t, "lang": view.lang, "token": token, "csrf": self.csrf(me.id), "envelope": view.envelope,
+            "me": me, "people": view.people, "preview": view.preview, "errors": view.errors,
+            "notice": view.notice, "problem": view.problem, "methods": methods,
+            "wanted_methods": me.identity or ["email_code"], "signs": me.action in SIGNING_ACTIONS,
+            "disclosure": _t(DISCLOSURE["en"]), "signer_ready": self.signer is not None,
+        }
+        html = templates.get_template("sign.html").render(context)
+        return HTMLResponse(html, status_code=view.status, headers={"Cache-Control": "no-store",
+                                                                   "Referrer-Policy": "no-referrer"})
+
+    # -- routes ---------------------------------------------------------------------------
+
+    async def page(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        pid = self._participant_id(token)
+        if isinstance(pid, int):
+            return self._render(token, View(status=pid))
+        req = self._request(request)
+
+        def work() -> View:
+            with DB(self.db) as db:
+                view = self._load(db, pid)
+                if view.me is None or view.envelope is None:
+                    return view
+                try:
+                    envelopes.retrying(lambda: envelopes.opened(db, pid, request=req))
+                except (EnvelopeError, TransitionError):
+                    db.rollback()
+                view = self._load(db, pid)
+                notice = request.query_params.get("m")
+                if notice in MESSAGES:
+                    view.notice = translator(view.lang)(MESSAGES[notice])
+                return view
+
+        return self._render(token, await run_in_threadpool(work))
+
+    async def document(self, request: Request) -> Response:
+        pid = self._participant_id(request.path_params["token"])
+        if isinstance(pid, int):
+            return HTMLResponse("", status_code=pid)
+
+        def work() -> tuple[str, bytes] | None:
+            with DB(self.db) as db:
+                me = db.get(Participant, pid)
+                envelope = db.get(Envelope, me.envelope_id) if me else None
+                if envelope is None:
+                    return None
+                try:
+                    return envelope.current_sha256, self.blobs.get(envelope.current_sha256)
+                except BlobNotFound:
+                    log.error("envelope document missing from the blob store", extra={"session": envelope.id})
+                    return None
+
+        found = await run_in_threadpool(work)
+        if found is None:
+            return HTMLResponse("", status_code=404)
+        sha, data = found
+        return Response(data, media_type="application/pdf", headers={
+            "Content-Disposition": 'inline; filename="agreement.pdf"', "Cache-Control": "private, no-store",
+            "X-Content-SHA256": sha})
+
+    async def post(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        step = request.path_params["step"]
+        pid = self._participant_id(token)
+        if isinstance(pid, int):
+            return self._render(token, View(status=pid))
+        form = await request.form()
+        try:
+            sent = form.get("_csrf")
+            if not isinstance(sent, str) or not hmac.compare_digest(sent, self.csrf(pid)):
+                return HTMLResponse("", status_code=403)
+            req = self._request(request)
+            if step == "act":
+                return await self._act(token, pid, form, req)
+            handler = {"code": self._code, "verify": self._verify, "consent": self._consent,
+                       "decline": self._decline, "delegate": self._delegate}.get(step)
+            if handler is None:
+                return HTMLResponse("", status_code=404)
+            result = await run_in_threadpool(handler, pid, form, req)
+        finally:
+            await form.close()
+        if isinstance(result, View):
+            return self._render(token, result)
+        return RedirectResponse(f"/sign/{token}{result}", status_code=303)
+
+    # -- units of work (threads) ----------------------------------------------------------
+
+    def _fail(self, db: DB, pid: str, errors: dict[str, str] | None = None, problem: str | None = None,
+              status: int = 422) -> View:
+        db.rollback()
+        view = self._load(db, pid)
+        _t = translator(view.lang)
+        view.status = status
+        view.errors = {k: _t(v) for k, v in (errors or {}).items()}
+        view.problem = _t(problem) if problem else None
+        return view
+
+    def _code(self, pid: str, form: FormData, req: envelopes.Request) -> View | str:
+        with DB(self.db) as db:
+            me = db.get(Participant, pid)
+            assert me is not None
+            try:
+                self.email_code.start(db, me)
+            except IdentityError as exc:
+                return self._fail(db, pid, {"code": MESSAGES[exc.code]}, status=429)
+            return "?m=code_sent#identify"
+
+    def _verify(self, pid: str, form: FormData, req: envelopes.Request) -> View | str:
+        with DB(self.db) as db:
+            me = db.get(Participant, pid)
+            assert me is not None
+            try:
+                result = self.email_code.check(db, me, str(form.get("code", "")))
+                envelopes.retrying(lambda: envelopes.identified(db, pid, result.method, result.evidence,
+                                                                request=req))
+            except IdentityError as exc:
+                return self._fail(db, pid, {"code": MESSAGES[exc.code]})
+            except (EnvelopeError, TransitionError) as exc:
+                return self._fail(db, pid, problem=str(exc), status=409)
+            return "#consent"
+
+    def _consent(self, pid: str, form: FormData, req: envelopes.Request) -> View | str:
+        with DB(self.db) as db:
+            if form.get("agree") != "yes":
+                return self._fail(db, pid, {"agree": _("Tick the box to agree, or decline below.")})
+            try:
+                envelopes.retrying(lambda: envelopes.consented(db, pid, "esign-disclosure-v1", request=req))
+            except (EnvelopeError, TransitionError) as exc:
+                return self._fail(db, pid, problem=str(exc), status=409)
+            return "#act"
+
+    def _decline(self, pid: str, form: FormData, req: envelopes.Request) -> View | str:
+        reason = str(form.get("reason", "")).strip()
+        with DB(self.db) as db:
+            if not reason:
+                return self._fail(db, pid, {"reason": _("Say why you decline (the sender will read it).")})
+            try:
+                envelopes.retrying(lambda: envelopes.decline(db, pid, reason, self.notifier, request=req))
+            except (EnvelopeError, TransitionError) as exc:
+                return self._fail(db, pid, problem=str(exc), status=409)
+            return ""
+
+    def _delegate(self, pid: str, form: FormData, req: envelopes.Request) -> View | str:
+        name, email = str(form.get("name", "")).strip(), str(form.get("email", "")).strip()
+        with DB(self.db) as db:
+            if not name or "@" not in email or len(email) > 254:
+                return self._fail(db, pid, {"delegate": _("Give the name and the e-mail address of the person.")})
+            try:
+                envelopes.retrying(lambda: envelopes.delegate(db, pid, name, email, str(form.get("reason", "")),
+                                                              self.notifier, request=req))
+            except (EnvelopeError, TransitionError) as exc:
+                return self._fail(db, pid, problem=str(exc), status=409)
+            return ""
+
+    async def _act(self, token: str, pid: str, form: FormData, req: envelopes.Request) -> Response:
+        def check() -> View | tuple[Participant, str]:
+            with DB(self.db) as db:
+                view = self._load(db, pid)
+                me = view.me
+                assert me is not None
+                if me.status != "identified":
+                    return self._fail(db, pid, problem=_("Confirm who you are first."), status=409)
+                if me.action in SIGNING_ACTIONS and me.consented_at is None:
+                    return self._fail(db, pid, {"agree": _("Agree to sign electronically first.")})
+                return me, view.lang
+
+        checked = await run_in_threadpool(check)
+        if isinstance(checked, View):
+            return self._render(token, checked)
+        me, lang = checked
+        if me.action == "review":
+            comment = str(form.get("comment", "")).strip()[:4000]
+
+            def review() -> View | None:
+                with DB(self.db) as db:
+                    try:
+                        envelopes.retrying(lambda: envelopes.acted(db, pid, self.notifier,
+                                                                   detail={"comment": comment}, request=req))
+                    except (EnvelopeError, TransitionError) as exc:
+                        return self._fail(db, pid, problem=str(exc), status=409)
+                return None
+
+            failed = await run_in_threadpool(review)
+            return self._render(token, failed) if failed else RedirectResponse(f"/sign/{token}", status_code=303)
+        typed = str(form.get("typed", "")).strip()
+        drawn = str(form.get("drawn", ""))
+        image: bytes | None = None
+        kind = "typed"
+        if drawn:
+            image = _png(drawn)
+            if image is None:
+                return self._render(token, await run_in_threadpool(
+                    self._error_view, pid, {"signature": _("The drawn signature could not be read. Draw it again, "
+                                                           "or type your name.")}))
+            kind = "drawn"
+        elif not typed:
+            return self._render(token, await run_in_threadpool(
+                self._error_view, pid, {"signature": _("Draw your signature or type your full name.")}))
+        if self.signer is None:
+            return self._render(token, await run_in_threadpool(
+                self._error_view, pid, {}, _("Signing is not available on this server right now."), 503))
+        evidence = self._evidence(pid)
+        identity = ceremony.SignerIdentity(name=me.name, email=me.email, role=me.role, method=evidence[0],
+                                           evidence=evidence[1])
+        try:
+            await ceremony.sign(lambda: DB(self.db), self.blobs, self.signer, pid, identity, image=image,
+                                image_kind=kind, verify_url=f"{self.public_url.rstrip('/')}/verify",
+                                notifier=self.notifier, request=req)
+        except (EnvelopeError, TransitionError) as exc:
+            return self._render(token, await run_in_threadpool(self._error_view, pid, {}, str(exc), 409))
+        return RedirectResponse(f"/sign/{token}", status_code=303)
+
+    def _error_view(self, pid: str, errors: dict[str, str], problem: str | None = None, status: int = 422) -> View:
+        with DB(self.db) as db:
+            return self._fail(db, pid, errors, problem, status)
+
+    def _evidence(self, pid: str) -> tuple[str, dict[str, Any]]:
+        from signing import audit
+
+        with DB(self.db) as db:
+            me = db.get(Participant, pid)
+            assert me is not None
+            for event in reversed(audit.events(db, me.envelope_id)):
+                if event.actor == pid and event.action == "identified":
+                    detail = dict(event.detail)
+                    return str(detail.pop("method", "link")), detail
+        return "link", {}
+
+
+def _png(data_url: str) -> bytes | None:
+    """A drawn signature: a PNG data URL of bounded size, checked by its magic bytes."""
+    prefix = "data:image/png;base64,"
+    if not data_url.startswith(prefix) or len(data_url) > MAX_IMAGE * 4 // 3 + len(prefix) + 4:
+        return None
+    try:
+        raw = base64.b64decode(data_url[len(prefix):], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if raw.startswith(PNG) and len(raw) <= MAX_IMAGE else None
