@@ -11,7 +11,7 @@ detail that front ends must not reach into:
 This package imports no other project package and does no I/O beyond reading interview files.
 """
 
-from engine.answers import visible_keys
+from engine.answers import date_limits, visible_keys
 from engine.assembly import AgreementSource, assemble, check_clauses
 from engine.errors import InterviewError, LoadError, Problem
 from engine.interview import Interview
@@ -24,6 +24,7 @@ __all__ = [
     "AgreementSource",
     "assemble",
     "check_clauses",
+    "date_limits",
     "Button",
     "Choice",
     "Done",

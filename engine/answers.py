@@ -30,6 +30,37 @@ def apply(interview: Interview, state: State, screen: Screen, answers: dict[str,
     return _Apply(interview, state, screen).run(answers, button)
 
 
+def _message(f: Field, code: str, lang: str, **values: Any) -> str:
+    """The field's own `validation messages` for `code` if it has one, else the standard one."""
+    fallback = {"checkboxes": "required", "checkboxes_plain": "required", "choice": "required",
+                "mindate": "min", "maxdate": "max"}.get(code)
+    custom = f.validation_messages.get(code) or (f.validation_messages.get(fallback) if fallback else None)
+    if custom:
+        return custom.strip()
+    return coerce.message(code, lang, **values)
+
+
+def _date_limit_message(f: Field, code: str, when: Any, lang: str) -> str:
+    functions.CONTEXT.language = lang
+    shown = functions.format_date(when, "dd/MM/yyyy" if lang == "vi" else "medium")
+    return _message(f, code, lang, **{"min" if code == "mindate" else "max": shown})
+
+
+def date_limits(f: Field, lang: str) -> dict[str, tuple[str, str]]:
+    """A date field's `min`/`max` as {"min"|"max": (ISO date, the message `apply` gives past it)}.
+
+    docassemble checks these limits on the page as soon as the field loses focus; a front end
+    can do the same with exactly the words `apply` would use (it still re-checks on submit)."""
+    out: dict[str, tuple[str, str]] = {}
+    if f.datatype not in ("date", "datetime"):
+        return out
+    for key, code, bound in (("min", "mindate", f.min), ("max", "maxdate", f.max)):
+        when = coerce.parse_date(bound) if bound not in (None, "") else None
+        if when is not None:
+            out[key] = (when.date().isoformat(), _date_limit_message(f, code, when, lang))
+    return out
+
+
 class _Apply:
     def __init__(self, iv: Interview, state: State, screen: Screen) -> None:
         self.iv = iv
@@ -38,12 +69,7 @@ class _Apply:
         self.lang = state.lang
 
     def msg(self, f: Field, code: str, **values: Any) -> str:
-        fallback = {"checkboxes": "required", "checkboxes_plain": "required", "choice": "required",
-                    "mindate": "min", "maxdate": "max"}.get(code)
-        custom = f.validation_messages.get(code) or (f.validation_messages.get(fallback) if fallback else None)
-        if custom:
-            return custom.strip()
-        return coerce.message(code, self.lang, **values)
+        return _message(f, code, self.lang, **values)
 
     def run(self, answers: dict[str, Any], button: int | None) -> State | ValidationErrors:
         screen = self.screen
@@ -277,10 +303,7 @@ class _Apply:
                 if bound not in (None, ""):
                     when = coerce.parse_date(bound)
                     if when is not None and bad(parsed, when):
-                        functions.CONTEXT.language = self.lang
-                        shown = functions.format_date(when, "dd/MM/yyyy" if self.lang == "vi" else "medium")
-                        key = "min" if code == "mindate" else "max"
-                        return False, None, (code, self.msg(f, code, **{key: shown}))
+                        return False, None, (code, _date_limit_message(f, code, when, self.lang))
             return True, as_dadatetime(parsed if dt_ == "datetime" else parsed.date()), ("", "")
         if dt_ == "time":
             t = coerce.parse_time(raw)

@@ -390,8 +390,8 @@ class QuestionCompiler:
         if datatype not in DATATYPES:
             self.problem(line, f"unknown datatype {datatype!r}", file)
             datatype = "text"
-        if "choices" in item and "datatype" not in item and "input type" not in item:
-            datatype = "dropdown"
+        if ("choices" in item or "code" in item) and "datatype" not in item and "input type" not in item:
+            datatype = "dropdown"  # docassemble: choices (listed or from `code`) without a datatype are a drop-down
         if item.get("input type") in ("radio", "combobox", "dropdown", "area"):
             datatype = str(item["input type"]) if "datatype" not in item else datatype
             if item.get("input type") == "area":

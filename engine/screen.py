@@ -110,6 +110,8 @@ class Screen:
     auto_terms: dict[str, str] = field(default_factory=dict)  # the phrase links wherever it appears
     attachments: tuple[dict[str, Any], ...] = ()
     language: str = "en"
+    # ISO 4217 code of the interview's money (`metadata: currency`): what currency fields are in.
+    currency: str = "USD"
     # Iterator bindings (i, j, x ...) the screen was rendered with; apply needs them back.
     bindings: dict[str, Any] = field(default_factory=dict)
     # The variable the planner was looking for when it chose this screen.

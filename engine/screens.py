@@ -132,7 +132,7 @@ class ScreenBuilder(Context):
             and block.back_button is not False,
             progress=progress, section=section, sections=tuple(label for _, label in section_list), terms=terms,
             auto_terms=auto_terms,
-            attachments=tuple(self.attachments(block)), language=self.lang,
+            attachments=tuple(self.attachments(block)), language=self.lang, currency=self.iv.currency,
             bindings=encode_bindings(bindings),
             sought=sought, is_end=is_end,
         )

@@ -51,7 +51,7 @@ from store.sessions import (
     save_step,
     start_session,
 )
-from web import markup, terms, uploads
+from web import fieldview, markup, terms, uploads
 from web.i18n import LANGUAGES, _, translator
 from web.options import WebOptions
 
@@ -211,8 +211,9 @@ class Wizard:
             if str(form.get("_version", "")) != str(session.version):
                 return self._render_current(iv, state, session, notice=_t(STALE), status=409)
             step = engine.plan(iv, state)
-            if isinstance(step, Done) or step.is_end:
-                return Outcome(redirect=f"/s/{session_id}")
+            review_post = "_edit" in form or any(name in form for name in LEAVING)
+            if isinstance(step, Done) or (step.is_end and not (step.review and review_post)):
+                return Outcome(redirect=f"/s/{session_id}")  # an end screen only takes its review's edits (or leaving)
             if "_back" in form:
                 if not engine.go_back(iv, state):
                     return self._render_current(iv, state, session, notice=_t(NO_BACK), status=409)
@@ -440,6 +441,7 @@ def _field_views(screen: Screen, outcome: Outcome) -> list[dict[str, Any]]:
             "errors": outcome.errors.get(f.key, []),
             "html_required": f.required and not conditional,
             "is_file": f.datatype in FILE_TYPES,
+            **fieldview.extras(screen, f, outcome.lang),
             "kept": uploads.kept(value) if f.datatype in uploads.STORED_TYPES else [],
         })
     return views

@@ -1,5 +1,7 @@
 """Drive the engine with the behave scenarios of the docassemble compatibility corpus.
 
+(The feature parsing and the step vocabulary live in `steps.py`, shared with the web runner.)
+
 docassemble's own suite runs these `.feature` files with behave + Selenium against a live
 server. Here a tiny `Browser` plays the part of the web page: it keeps the current `Screen`,
 the values typed into its form (not yet submitted), the validation messages on display and
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import html
-import os
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,14 +25,25 @@ from pathlib import Path
 from typing import Any
 
 import markdown
+from steps import (  # noqa: F401 - re-exported: the tests and the report read them from here
+    CORE_FEATURE,
+    CORPUS,
+    HARDER_FEATURE,
+    SHARED,
+    Outcome,
+    Scenario,
+    StepFailed,
+    collapse,
+    corpus_files,
+    outcome_of,
+    parse_feature,
+    resolve_interview,
+    run_steps,
+    scenario_ids,
+)
 
 import engine
 from engine import Done, Field, Screen, ValidationErrors, jscond
-
-SHARED = Path(os.environ.get("ACCORD_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared")  # beside the clone
-CORPUS = SHARED / "docassemble_corpus"
-CORE_FEATURE = CORPUS / "core.feature"
-HARDER_FEATURE = CORPUS / "harder.feature"
 
 YESNO_CHECKBOX = ("yesno", "noyes", "yesnowide", "noyeswide")
 YESNO_RADIO = ("yesnoradio", "noyesradio")
@@ -40,83 +52,6 @@ CHOICE_TYPES = ("radio", "dropdown", "combobox", "datalist", "checkboxes", "mult
                 "object_radio", "object_checkboxes", "object_multiselect")
 TEXT_TYPES = ("text", "area", "email", "password", "number", "currency", "integer", "float", "date", "datetime",
               "time", "combobox", "datalist", "range", "hidden")
-
-
-class StepFailed(AssertionError):
-    """A step could not be carried out or its expectation did not hold."""
-
-
-# -- feature files ---------------------------------------------------------------------------
-
-
-@dataclass
-class Scenario:
-    name: str
-    steps: list[str]
-    feature: str
-    line: int
-    tier: str = ""
-
-    @property
-    def interview(self) -> str | None:
-        for step in self.steps:
-            m = re.match(r'I start the interview "([^"]+)"$', step)
-            if m:
-                return m.group(1)
-        return None
-
-
-_KEYWORD = re.compile(r"^(Given|When|Then|And|But)\s+")
-
-
-def parse_feature(path: Path | str) -> list[Scenario]:
-    """Scenarios of a Gherkin file: name and steps (keyword stripped). No outlines/tables needed."""
-    path = Path(path)
-    scenarios: list[Scenario] = []
-    current: Scenario | None = None
-    tier = path.stem
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("Scenario:"):
-            current = Scenario(line[len("Scenario:"):].strip(), [], path.name, lineno, tier)
-            scenarios.append(current)
-            continue
-        if line.startswith(("Feature:", "Background:")):
-            current = None
-            continue
-        m = _KEYWORD.match(line)
-        if m and current is not None:
-            current.steps.append(line[m.end():])
-    return scenarios
-
-
-def scenario_ids(scenarios: list[Scenario]) -> list[str]:
-    """Unique, readable pytest ids from the scenario names."""
-    seen: dict[str, int] = {}
-    ids = []
-    for sc in scenarios:
-        base = re.sub(r"^Test the interview ", "", sc.name)
-        base = re.sub(r"[^\w/.-]+", "-", base).strip("-") or "scenario"
-        n = seen.get(base, 0)
-        seen[base] = n + 1
-        ids.append(base if n == 0 else f"{base}-{n + 1}")
-    return ids
-
-
-def resolve_interview(ref: str) -> Path:
-    """`docassemble.base:data/questions/examples/X.yml` (or a demo path) -> core/X.yml or harder/X.yml."""
-    name = ref.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-    for tier in ("core", "harder"):
-        candidate = CORPUS / tier / name
-        if candidate.exists():
-            return candidate
-    raise StepFailed(f"interview {ref!r} is not in the corpus")
-
-
-def corpus_files(tier: str) -> list[Path]:
-    return sorted((CORPUS / tier).glob("*.yml"))
 
 
 # -- Markdown to visible text ----------------------------------------------------------------
@@ -143,10 +78,6 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self.skip:
             self.parts.append(data)
-
-
-def collapse(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @lru_cache(maxsize=4096)
@@ -574,96 +505,34 @@ class Browser:
             raise StepFailed("no signature area on the screen")
         self.set_value(sigs[0], {"filename": "signature.png"})
 
-    # -- steps -------------------------------------------------------------------------------
+    # -- the actions of steps.STEPS that only look -------------------------------------------
 
-    def run_step(self, step: str) -> None:
-        for pattern, action in _STEPS:
-            m = pattern.match(step)
-            if m:
-                action(self, *m.groups())
-                return
-        raise StepFailed(f"unknown step: {step}")
+    def see(self, phrase: str) -> None:
+        if not self.sees(phrase):
+            raise StepFailed(f"expected to see {phrase!r}; page shows: {self.page_text()[:600]!r}")
 
+    def not_see(self, phrase: str) -> None:
+        if self.sees(phrase):
+            raise StepFailed(f"expected not to see {phrase!r}; page shows: {self.page_text()[:600]!r}")
 
-def _see(b: Browser, phrase: str) -> None:
-    if not b.sees(phrase):
-        raise StepFailed(f"expected to see {phrase!r}; page shows: {b.page_text()[:600]!r}")
+    def wait(self, seconds: str) -> None:
+        """Nothing moves on a model page."""
 
-
-def _not_see(b: Browser, phrase: str) -> None:
-    if b.sees(phrase):
-        raise StepFailed(f"expected not to see {phrase!r}; page shows: {b.page_text()[:600]!r}")
-
-
-def _noop(b: Browser, *args: Any) -> None:
-    return None
-
-
-_STEPS: list[tuple[re.Pattern[str], Any]] = [
-    (re.compile(r'I should see the phrase "(.*)"$'), _see),
-    (re.compile(r'I should not see the phrase "(.*)"$'), _not_see),
-    (re.compile(r'I set the text box to "(.*)"$'), lambda b, v: b.set_text_box(v)),
-    (re.compile(r'I set "(.*)" to "(.*)"$'), lambda b, lab, v: b.set_field(lab, v)),
-    (re.compile(r'I click the button "(.*)"$'), lambda b, lab: b.click_button(lab)),
-    (re.compile(r'I click the "(.*)" option under "(.*)"$'), lambda b, o, u: b.click_option(o, u)),
-    (re.compile(r'I click the option "(.*)" under "(.*)"$'), lambda b, o, u: b.click_option(o, u)),
-    (re.compile(r'I click the "(.*)" option$'), lambda b, o: b.click_option(o)),
-    (re.compile(r'I click the option "(.*)"$'), lambda b, o: b.click_option(o)),
-    (re.compile(r'I select "(.*)" as the "(.*)"$'), lambda b, o, lab: b.select(o, lab)),
-    (re.compile(r'I click the link "(.*)"$'), lambda b, lab: b.click_link(lab)),
-    (re.compile(r"I unfocus$"), lambda b: b.unfocus()),
-    (re.compile(r"I wait \S+ seconds?$"), _noop),
-    (re.compile(r"I click inside the signature area$"), lambda b: b.sign()),
-    (re.compile(r"I click the back button$"), lambda b: b.back()),
-]
+    def trace_lines(self) -> list[str]:
+        return self.trace
 
 
 # -- running scenarios -----------------------------------------------------------------------
 
 
-@dataclass
-class Outcome:
-    scenario: Scenario
-    passed: bool
-    reason: str = ""
-    step_no: int = 0
-    trace: list[str] = field(default_factory=list)
-
-
 def run_scenario(scenario: Scenario) -> Browser:
     """Run every step; raise StepFailed (an AssertionError) naming the step that failed."""
-    browser: Browser | None = None
-    for n, step in enumerate(scenario.steps, 1):
-        try:
-            m = re.match(r'I start the interview "([^"]+)"$', step)
-            if m:
-                browser = Browser.start(resolve_interview(m.group(1)))
-                continue
-            if browser is None:
-                raise StepFailed("no interview started")
-            browser.run_step(step)
-        except StepFailed as exc:
-            raise StepFailed(f"step {n} `{step}`: {exc}" + _trace(browser)) from None
-        except Exception as exc:  # engine errors: report them against the step
-            raise StepFailed(f"step {n} `{step}`: {type(exc).__name__}: {exc}" + _trace(browser)) from exc
-    assert browser is not None
+    browser: Browser = run_steps(scenario, lambda ref: Browser.start(resolve_interview(ref)))
     return browser
 
 
-def _trace(browser: Browser | None) -> str:
-    if browser is None or not browser.trace:
-        return ""
-    return "\n  trace:\n    " + "\n    ".join(browser.trace[-12:])
-
-
 def outcome(scenario: Scenario) -> Outcome:
-    try:
-        run_scenario(scenario)
-    except AssertionError as exc:
-        msg = str(exc)
-        m = re.match(r"step (\d+)", msg)
-        return Outcome(scenario, False, msg, int(m.group(1)) if m else 0)
-    return Outcome(scenario, True)
+    return outcome_of(scenario, run_scenario)
 
 
 def load_error(path: Path) -> str | None:

@@ -395,6 +395,34 @@ def test_date_bound_from_an_expression_works_in_every_language() -> None:
         assert isinstance(result, ValidationErrors) and result.errors[0].code == "maxdate"
 
 
+def test_date_limits_give_the_words_apply_uses() -> None:
+    iv = engine.load_string(
+        "question: D\nfields:\n  - Born: born\n    datatype: date\n    min: 1900-01-01\n    max: 2020-06-30\n"
+        "  - Name: name\n---\nmandatory: True\nquestion: ${ born }\n"
+    )
+    for lang in ("en", "vi"):
+        st = iv.start(lang)
+        screen = walk_to(iv, st)
+        limits = engine.date_limits(screen.fields[0], lang)
+        assert limits["min"][0] == "1900-01-01" and limits["max"][0] == "2020-06-30"
+        result = engine.apply(iv, st, screen, {"born": "2021-01-01", "name": "A"})
+        assert isinstance(result, ValidationErrors)
+        assert result.errors[0].message == limits["max"][1]
+        result = engine.apply(iv, st, screen, {"born": "1899-01-01", "name": "A"})
+        assert isinstance(result, ValidationErrors)
+        assert result.errors[0].message == limits["min"][1]
+        assert engine.date_limits(screen.fields[1], lang) == {}
+    assert "on or before" in engine.date_limits(screen.fields[0], "en")["max"][1]
+
+
+def test_screen_says_the_interview_currency() -> None:
+    src = "question: Q\nfields:\n  - Price: price\n    datatype: currency\n---\nmandatory: True\nquestion: ${ price }\n"
+    usd = engine.load_string(src)
+    assert walk_to(usd, usd.start()).currency == "USD"
+    vnd = engine.load_string("metadata:\n  currency: VND\n---\n" + src)
+    assert walk_to(vnd, vnd.start()).currency == "VND"
+
+
 def test_field_with_buttons_is_a_buttons_screen() -> None:
     iv = engine.load_string(
         "question: Pick\nfield: pick\nbuttons:\n  - A\n  - B\n---\nmandatory: True\nquestion: ${ pick }\n"
@@ -658,3 +686,14 @@ def test_a_real_cycle_is_still_reported() -> None:
         assert "circular dependency: a -> b -> a" in str(exc)
     else:
         raise AssertionError("expected a circular dependency")
+
+
+def test_choices_without_a_datatype_are_a_dropdown_whether_listed_or_from_code() -> None:
+    iv = engine.load_string(
+        "question: Q\nfields:\n  - Fruit: fruit\n    choices:\n      - Apple\n      - Pear\n"
+        "  - State: state\n    code: |\n      ['MO', 'KS']\n  - Kind: kind\n    datatype: radio\n    code: |\n"
+        "      ['a', 'b']\n---\nmandatory: True\nquestion: ${ fruit } ${ state } ${ kind }\n"
+    )
+    screen = walk_to(iv, iv.start())
+    assert [f.datatype for f in screen.fields] == ["dropdown", "dropdown", "radio"]
+    assert [c.value for c in screen.fields[1].choices] == ["MO", "KS"]

@@ -1,6 +1,6 @@
-"""Fixtures for tests against a live `accord serve`: the server, Debian's Chromium driven by
-Playwright (`.ci/run` installs it; never `playwright install`; `ACCORD_CHROMIUM` overrides the
-binary), a page per test."""
+"""Fixtures for tests against a live `accord serve`: the server and a page per test. The
+session's Chromium (`playwright`, `browser`) comes from `tests/conftest.py`, shared with the
+corpus tests."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from browsing import CHROMIUM, CHROMIUM_ARGS, VIEWPORTS, new_context  # noqa: E402
+from browsing import VIEWPORTS, new_context  # noqa: E402
 from server import LiveServer  # noqa: E402
 
 from store.testdb import scratch_database  # noqa: E402
@@ -28,21 +28,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("live")
     with scratch_database(folder) as url, LiveServer(folder, database_url=url) as server:
         yield server
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install the Debian package 'chromium' (.ci/run does)")
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-    yield browser
-    browser.close()
 
 
 @pytest.fixture(params=list(VIEWPORTS))

@@ -104,7 +104,7 @@ def test_switch_to_the_wizard_in_the_middle_of_a_screen(browser: Browser, live: 
     expect(page.get_by_role("link", name="Continue as a chat")).to_be_visible()
     page.locator('[name="applicant_email"]').fill("hoa@example.com")
     page.locator('[name="applicant_phone"]').fill("0912 345 678")
-    click_and_settle(page, page.locator("main form button.primary"))
+    click_and_settle(page, page.locator("main form button.primary"))  # the htmx swap, not just the page load
     step, draft, state = now(live.data_dir, sid)
     assert isinstance(step, Screen) and step.block_id == "applicant country" and draft == {}
     assert state.namespace["applicant_name"] == "Lê Thị Hoa"

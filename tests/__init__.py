@@ -1,0 +1,2 @@
+"""Makes `tests/conftest.py` load as `tests.conftest`, with the repository root (not `tests/`,
+whose `engine/` folder would shadow the engine package) on sys.path."""
