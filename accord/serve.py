@@ -19,6 +19,8 @@ from sqlmodel import Session as DB
 from accord.settings import Settings
 
 if TYPE_CHECKING:
+    from signing.mail import Mailer
+    from signing.pki import PKI
     from web.options import WebOptions
 
 log = logging.getLogger("accord.serve")
@@ -77,6 +79,22 @@ def web_options(settings: Settings) -> WebOptions:
                       resume_days=settings.resume_days, max_upload_mb=settings.max_upload_mb)
 
 
+def mailer(settings: Settings) -> Mailer:
+    """SMTP when `ACCORD_SMTP_HOST` is set; else the console (the demo prints the e-mails it would send)."""
+    from signing.mail import ConsoleMailer, SMTPMailer
+
+    if settings.smtp_host:
+        return SMTPMailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
+    return ConsoleMailer()
+
+
+def open_pki(settings: Settings) -> PKI:
+    """Accord's CA in `<data dir>/pki`, created on first start (keys encrypted; see signing/pki.py)."""
+    from signing.pki import PKI
+
+    return PKI.open(settings.data_dir / "pki", f"{settings.public_url}/pki")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -90,7 +108,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The one thing a person starting the demo needs: where the applicant begins (stdout, not the log).
     print(f"Applicant link: {base}/i/loan_application  (Tiếng Việt: {base}/i/loan_application?lang=vi)", flush=True)
     # access_log off: our middleware logs each request (path only, with its request id).
-    app = create_app(db, secret_key(settings), blob_dir=settings.data_dir / "blobs", options=web_options(settings))
+    app = create_app(db, secret_key(settings), blob_dir=settings.data_dir / "blobs", options=web_options(settings),
+                     mailer=mailer(settings), pki=open_pki(settings), public_url=settings.public_url)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     db.dispose()
     return 0

@@ -20,9 +20,9 @@ from typing import Any, Protocol
 from sqlmodel import Session as DB
 
 from documents.agreements import current_agreement
+from documents.render import SIGNING_ACTIONS as FIELD_ACTIONS  # sign, approve, witness: each has a field
 from signing import envelopes
 from signing.envelopes import Conflict, EnvelopeError, Notifier, Request
-from signing.states import SIGNING_ACTIONS
 from store.blobs import BlobStore
 from store.models import Envelope, Participant, utcnow
 
@@ -80,14 +80,14 @@ async def sign(session_factory: Callable[[], DB], blobs: BlobStore, signer: Docu
         if p is None:
             raise EnvelopeError("no such participant")
         envelope_id, action = p.envelope_id, p.action
-    if action not in SIGNING_ACTIONS:
+    if action not in FIELD_ACTIONS:
         raise EnvelopeError(f"a participant who may {action} does not sign the document")
     async with _lock(envelope_id):
         for attempt in range(attempts):
             with session_factory() as db:
                 envelope, people = envelopes.load(db, envelope_id)
                 base = envelope.current_sha256
-                certify = not any(x.action in SIGNING_ACTIONS and x.status == "acted" for x in people)
+                certify = not any(x.action in FIELD_ACTIONS and x.status == "acted" for x in people)
             pdf = await asyncio.to_thread(blobs.get, base)
             signed = await signer.sign(pdf, field=field_for(identity.role), signer=identity, certify=certify,
                                        image=image, verify_url=verify_url)

@@ -88,6 +88,19 @@ def configure_logging(level: int = logging.INFO) -> None:
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
+_CREDENTIAL_PATHS = ("/sign/", "/r/")  # the next path segment is a signed link: a credential
+
+
+def _loggable(path: str) -> str:
+    """The path with signed-link tokens replaced, so logs never hold a working link."""
+    for prefix in _CREDENTIAL_PATHS:
+        if path.startswith(prefix):
+            rest = path[len(prefix):]
+            tail = rest.split("/", 1)[1] if "/" in rest else ""
+            return f"{prefix}[token]" + (f"/{tail}" if tail else "")
+    return path
+
+
 class RequestIdMiddleware:
     """Gives every request an id (a sane incoming `X-Request-ID`, else a new one), returns it in
     the `X-Request-ID` header and logs one line per request: method, path, status, duration."""
@@ -122,7 +135,7 @@ class RequestIdMiddleware:
                 extra={
                     "request_id": rid,
                     "method": scope.get("method"),
-                    "path": scope.get("path"),  # the path only: query strings may carry answers
+                    "path": _loggable(scope.get("path") or ""),  # never query strings (they may carry answers)
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },

@@ -140,12 +140,14 @@ class SigningPages:
             html = templates.get_template("message.html").render(_=_t, lang=view.lang, message=message)
             return HTMLResponse(html, status_code=view.status)
         me = view.me
-        methods = [m for m in (me.identity or ["email_code"]) if m in IMPLEMENTED_METHODS]
+        wanted = me.identity or ["email_code"]
+        # The role's methods are passed in order, all of them; one this server does not offer blocks it.
+        methods = wanted if all(m in IMPLEMENTED_METHODS for m in wanted) else []
         context = {
             "_": _t, "lang": view.lang, "token": token, "csrf": self.csrf(me.id), "envelope": view.envelope,
             "me": me, "people": view.people, "preview": view.preview, "errors": view.errors,
             "notice": view.notice, "problem": view.problem, "methods": methods,
-            "wanted_methods": me.identity or ["email_code"], "signs": me.action in SIGNING_ACTIONS,
+            "wanted_methods": wanted, "signs": me.action in SIGNING_ACTIONS,
             "disclosure": _t(DISCLOSURE["en"]), "signer_ready": self.signer is not None,
         }
         html = templates.get_template("sign.html").render(context)
