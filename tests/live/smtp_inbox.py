@@ -1,4 +1,4 @@
-"""A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives, for the resume-link tests."""
+"""A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives (resume links, signing e-mails)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ class Inbox:
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
         return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in str(m["To"])]
 
     def wait_for(self, count: int, timeout: float = 10) -> EmailMessage:
         deadline = time.monotonic() + timeout

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+from apiclient import as_screen  # tests/live (on the path through tests/conftest.py)
 from openapi_spec_validator import validate as validate_openapi
 from sqlalchemy import Engine
 from sqlmodel import Session as DB
@@ -28,7 +29,7 @@ import engine
 from accord.autoanswer import answers_for
 from accord.serve import seed
 from accord.settings import DEFAULT_INTERVIEWS
-from engine import Button, Choice, Field, Screen
+from engine import Screen
 from store import migrate
 from store.database import make_engine
 from store.models import AnswerEvent
@@ -100,24 +101,6 @@ class Api:
 def api(db: Engine) -> Iterator[Api]:
     with TestClient(create_app(db, SECRET)) as client:
         yield Api(client)
-
-
-def as_screen(data: dict[str, Any]) -> Screen:
-    """The API's screen JSON as an `engine.Screen`, enough for `answers_for`: everything the
-    generator looks at (datatypes, choices, bounds, lengths, show if) comes from the JSON."""
-    fields = []
-    for f in data["fields"]:
-        show_if = (f["show_if"]["key"], f["show_if"]["value"]) if "show_if" in f else None
-        hide_if = (f["hide_if"]["key"], f["hide_if"]["value"]) if "hide_if" in f else None
-        fields.append(Field(
-            key=f["key"], var=None if f["datatype"] == "note" else f["key"], datatype=f["datatype"], label=f["label"],
-            required=f["required"], default=f["value"],
-            choices=tuple(Choice(c["label"], c["value"], exclusive=c["exclusive"]) for c in f["choices"]),
-            min=f.get("min"), max=f.get("max"), step=f.get("step"), minlength=f.get("minlength"),
-            maxlength=f.get("maxlength"), show_if=show_if, hide_if=hide_if))
-    buttons = tuple(Button(b["label"], b["value"], b["action"]) for b in data["buttons"])
-    return Screen(block_id=data["block"] or "", kind=data["kind"], question=data["question"], fields=tuple(fields),
-                  buttons=buttons, is_end=data["end"])
 
 
 def walk(api: Api, sid: str, token: str, screen: dict[str, Any], seed_: int,

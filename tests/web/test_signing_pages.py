@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from smtp_inbox import Inbox  # tests/live (on the path through tests/conftest.py)
 from sqlalchemy import Engine
 from sqlmodel import Session as DB
 from sqlmodel import select
@@ -23,9 +23,6 @@ from store.models import IdentityChallenge
 from store.sessions import ensure_firm
 from web.app import create_app
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "signing"))
-from smtp_server import SMTPServer  # noqa: E402
-
 PARTIES = [PartySpec("applicant", "sign", 1, "Nguyễn Văn An", "an@example.com", identity=("email_code",)),
            PartySpec("co_applicant", "sign", 1, "Trần Thị Bình", "binh@example.com", identity=("email_code",)),
            PartySpec("reviewer", "review", 2, "Legal", "legal@example.com"),
@@ -33,13 +30,13 @@ PARTIES = [PartySpec("applicant", "sign", 1, "Nguyễn Văn An", "an@example.com
 
 
 @pytest.fixture
-def smtp() -> Iterator[SMTPServer]:
-    with SMTPServer() as server:
+def smtp() -> Iterator[Inbox]:
+    with Inbox() as server:
         yield server
 
 
 @pytest.fixture
-def setup(db: Engine, tmp_path: Path, smtp: SMTPServer) -> Iterator[tuple[TestClient, str]]:
+def setup(db: Engine, tmp_path: Path, smtp: Inbox) -> Iterator[tuple[TestClient, str]]:
     blobs = tmp_path / "blobs"
     mailer = SMTPMailer("127.0.0.1", smtp.port, "Accord <noreply@accord.invalid>")
     app = create_app(db, "test-secret", blob_dir=blobs, mailer=mailer, public_url="http://testserver")
@@ -55,8 +52,8 @@ def setup(db: Engine, tmp_path: Path, smtp: SMTPServer) -> Iterator[tuple[TestCl
         yield client, envelope_id
 
 
-def link(smtp: SMTPServer, address: str) -> str:
-    body = smtp.inbox.to(address)[-1].get_content()
+def link(smtp: Inbox, address: str) -> str:
+    body = smtp.to(address)[-1].get_content()
     found = re.search(r"http://testserver(/sign/\S+)", body)
     assert found, body
     return found.group(1)
@@ -68,13 +65,13 @@ def csrf(page: str) -> str:
     return found.group(1)
 
 
-def code(smtp: SMTPServer, address: str) -> str:
-    found = re.search(r"^\s+(\d{6})\s*$", smtp.inbox.to(address)[-1].get_content(), re.M)
+def code(smtp: Inbox, address: str) -> str:
+    found = re.search(r"^\s+(\d{6})\s*$", smtp.to(address)[-1].get_content(), re.M)
     assert found
     return found.group(1)
 
 
-def test_identify_consent_then_decline(setup: tuple[TestClient, str], smtp: SMTPServer, db: Engine) -> None:
+def test_identify_consent_then_decline(setup: tuple[TestClient, str], smtp: Inbox, db: Engine) -> None:
     client, envelope_id = setup
     mine = link(smtp, "an@example.com")
     page = client.get(mine)
@@ -98,7 +95,7 @@ def test_identify_consent_then_decline(setup: tuple[TestClient, str], smtp: SMTP
     assert refused.status_code == 503
     declined = client.post(f"{mine}/decline", data={"_csrf": token, "reason": "Rate too high"})
     assert declined.status_code == 200 and "declined" in declined.text
-    assert smtp.inbox.to("binh@example.com")[-1]["Subject"] == "Declined: Loan agreement"
+    assert smtp.to("binh@example.com")[-1]["Subject"] == "Declined: Loan agreement"
     with DB(db) as s:
         chain = audit.events(s, envelope_id)
         assert audit.verify(chain).ok
@@ -108,7 +105,7 @@ def test_identify_consent_then_decline(setup: tuple[TestClient, str], smtp: SMTP
         assert opened.ip == "testclient" and opened.user_agent
 
 
-def test_a_link_opens_only_its_participant(setup: tuple[TestClient, str], smtp: SMTPServer) -> None:
+def test_a_link_opens_only_its_participant(setup: tuple[TestClient, str], smtp: Inbox) -> None:
     client, _envelope_id = setup
     an, binh = link(smtp, "an@example.com"), link(smtp, "binh@example.com")
     token_an = csrf(client.get(an).text)
@@ -119,7 +116,7 @@ def test_a_link_opens_only_its_participant(setup: tuple[TestClient, str], smtp: 
     assert client.get(f"{forged}/document.pdf").status_code == 404
 
 
-def test_expired_code_and_lockout(setup: tuple[TestClient, str], smtp: SMTPServer, db: Engine) -> None:
+def test_expired_code_and_lockout(setup: tuple[TestClient, str], smtp: Inbox, db: Engine) -> None:
     client, _envelope_id = setup
     mine = link(smtp, "binh@example.com")
     token = csrf(client.get(mine).text)
@@ -143,7 +140,7 @@ def test_expired_code_and_lockout(setup: tuple[TestClient, str], smtp: SMTPServe
     assert again.status_code == 429
 
 
-def test_review_and_delegate(setup: tuple[TestClient, str], smtp: SMTPServer, db: Engine) -> None:
+def test_review_and_delegate(setup: tuple[TestClient, str], smtp: Inbox, db: Engine) -> None:
     client, envelope_id = setup
     with DB(db) as s:  # order 1 is done (as the PAdES flow would record it)
         _e, people = envelopes.load(s, envelope_id)
@@ -152,7 +149,7 @@ def test_review_and_delegate(setup: tuple[TestClient, str], smtp: SMTPServer, db
             envelopes.identified(s, p.id, "email_code", {})
             envelopes.consented(s, p.id, "esign-v1")
             envelopes.acted(s, p.id, None, doc_after=None)
-    envelopes_notices = [m for m in smtp.inbox.to("legal@example.com")]
+    envelopes_notices = [m for m in smtp.to("legal@example.com")]
     assert not envelopes_notices  # acted() here had no notifier; invite the reviewer through the app
     with DB(db) as s:
         _e, people = envelopes.load(s, envelope_id)
@@ -174,7 +171,7 @@ def test_review_and_delegate(setup: tuple[TestClient, str], smtp: SMTPServer, db
     assert bad.status_code == 422
     client.post(f"{lender}/delegate", data={"_csrf": csrf(page.text), "name": "Chị Dung", "email": "dung@example.com",
                                            "reason": "On leave"})
-    assert smtp.inbox.to("dung@example.com")[-1]["Subject"] == "Please sign: Loan agreement"
+    assert smtp.to("dung@example.com")[-1]["Subject"] == "Please sign: Loan agreement"
     with DB(db) as s:
         chain = audit.events(s, envelope_id)
         assert audit.verify(chain).ok
