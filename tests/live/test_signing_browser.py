@@ -206,8 +206,9 @@ def test_three_party_envelope_in_the_browser(browser: Browser, signing_live: Liv
         assert fields == ["sig_co_applicant", "sig_applicant", "sig_loan_officer", "sig_lender", "platform_seal"]
         assert result.signatures[0].kind == "certification"
         assert result.audit is not None and result.audit[0]
-    finally:
+    except BaseException:
         engine_.dispose()
+        raise
     pdfsig = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True).stdout
     # poppler 22.12 checks each CMS signature but not document timestamps, nor (reliably) the chain to our root.
     blocks = {m.group(1): m.group(2) for m in re.finditer(r"Signature Field Name: (\S+)\n(.*?)(?=Signature #|\Z)",
@@ -216,3 +217,28 @@ def test_three_party_envelope_in_the_browser(browser: Browser, signing_live: Liv
         assert "Signature Validation: Signature is Valid." in blocks[field], pdfsig
     qpdf = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True)
     assert qpdf.returncode == 0, qpdf.stdout + qpdf.stderr
+
+    # The verification page (where the stamps' QR codes lead): the sealed file, then tampered copies.
+    context = new_context(browser)
+    page = context.new_page()
+
+    def verdict(file: Path) -> str:
+        page.goto(f"{signing_live.url}/verify")
+        page.locator("#file").set_input_files(str(file))
+        page.get_by_role("button", name="Verify").click()
+        return page.locator("#verdict").inner_text()
+
+    assert verdict(path).startswith("Valid")
+    expect(page.locator("li.signature.ok")).to_have_count(6)
+    expect(page.locator("p.audit.ok")).to_be_visible()
+    screenshot(page, "verify-valid")
+    flipped = bytearray(pdf)
+    flipped[len(pdf) // 3] ^= 0x01  # one bit inside the signed ranges
+    (tmp_path / "flipped.pdf").write_bytes(bytes(flipped))
+    assert verdict(tmp_path / "flipped.pdf").startswith("Not valid")
+    with engine_.begin() as conn:  # someone edits the trail in the database
+        conn.exec_driver_sql("UPDATE audit_event SET ip = '198.51.100.7' WHERE seq = 3")
+    assert verdict(path).startswith("Not valid")
+    expect(page.locator("p.audit.fail")).to_contain_text("audit trail is broken")
+    context.close()
+    engine_.dispose()
