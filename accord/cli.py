@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the web server (migrates the database and seeds the demo firm first)")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    selftest = sub.add_parser("selftest", help="run the whole pipeline offline (interview to sealed PDF) and report")
+    selftest.add_argument("--out", required=True, metavar="DIR", help="where to write sealed.pdf and report.json")
     audit = sub.add_parser("audit", help="audit trails of envelopes")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_verify = audit_sub.add_parser("verify", help="recompute an envelope's audit chain from the database")
@@ -195,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from accord.serve import cmd_serve
 
             return cmd_serve(args)
+        if args.command == "selftest":
+            from accord.selftest import cmd_selftest
+
+            return cmd_selftest(args)
         if args.command == "audit":
             from accord.audit_cmd import cmd_audit_verify
 

@@ -3,12 +3,11 @@ on record, and the next try seals it."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from signflow import Services, loan_agreement
+from signflow import Services, loan_agreement, run
 from sqlalchemy import Engine
 from sqlmodel import Session as DB
 
@@ -38,7 +37,7 @@ def test_a_failed_seal_stays_pending_then_succeeds(db: DB, db_engine: Engine, fi
     envelopes.identified(db, officer.id, "email_code", {"result": "verified"})
     envelopes.acted(db, officer.id)
 
-    assert asyncio.run(seal_pending(lambda: DB(db_engine), blobs, Broken(), envelope_id)) is False  # type: ignore[arg-type]
+    assert run(seal_pending(lambda: DB(db_engine), blobs, Broken(), envelope_id)) is False  # type: ignore[arg-type]
     db.expire_all()
     envelope, _ = envelopes.load(db, envelope_id)
     assert (envelope.status, envelope.seal_status, envelope.seal_attempts) == ("completed", "pending", 1)
@@ -49,7 +48,7 @@ def test_a_failed_seal_stays_pending_then_succeeds(db: DB, db_engine: Engine, fi
         async with aiohttp.ClientSession() as session:
             return await seal_pending(lambda: DB(db_engine), blobs, Pades(services.pki, session), envelope_id)
 
-    assert asyncio.run(seal_for_real()) is True
+    assert run(seal_for_real()) is True
     db.expire_all()
     envelope, _ = envelopes.load(db, envelope_id)
     assert (envelope.seal_status, envelope.seal_attempts, envelope.seal_error) == ("sealed", 2, None)
@@ -59,4 +58,4 @@ def test_a_failed_seal_stays_pending_then_succeeds(db: DB, db_engine: Engine, fi
     result = verify_pdf(blobs.get(envelope.current_sha256), [services.pki.root],
                         audit_check=audit_check(lambda: DB(db_engine)))
     assert result.ok and result.audit is not None and result.audit[0], result.summary
-    assert asyncio.run(seal_for_real()) is True  # sealing again is a no-op
+    assert run(seal_for_real()) is True  # sealing again is a no-op
