@@ -246,6 +246,10 @@ class SigningPages:
         with DB(self.db) as db:
             me = db.get(Participant, pid)
             assert me is not None
+            envelope = db.get(Envelope, me.envelope_id)
+            if envelope is None or envelope.status != "sent" or me.status not in ("notified", "opened"):
+                # A page left open after a void, an expiry, a decline or the participant's own action.
+                return self._fail(db, pid, problem=_("There is nothing to confirm here any more."), status=409)
             try:
                 self.email_code.start(db, me)
             except IdentityError as exc:

@@ -53,10 +53,12 @@ def setup(db: Engine, tmp_path: Path, smtp: Inbox) -> Iterator[tuple[TestClient,
 
 
 def link(smtp: Inbox, address: str) -> str:
-    body = smtp.to(address)[-1].get_content()
-    found = re.search(r"http://testserver(/sign/\S+)", body)
-    assert found, body
-    return found.group(1)
+    """The personal link in the latest e-mail to `address` that has one."""
+    for message in reversed(smtp.to(address)):
+        found = re.search(r"http://testserver(/sign/\S+)", message.get_content())
+        if found:
+            return found.group(1)
+    raise AssertionError(f"no e-mail with a link to {address}")
 
 
 def csrf(page: str) -> str:
@@ -177,3 +179,43 @@ def test_review_and_delegate(setup: tuple[TestClient, str], smtp: Inbox, db: Eng
         assert audit.verify(chain).ok
         assert any(e.action == "reviewed" and e.detail.get("comment") == "Clause 4 is fine" for e in chain)
         assert any(e.action == "delegated" for e in chain)
+
+
+def test_reminder_void_and_expiry_reach_the_participants(setup: tuple[TestClient, str], smtp: Inbox,
+                                                         db: Engine) -> None:
+    """The scheduler's tick and the sender's void, end to end: e-mails through SMTP, links that still
+    open the participant's page and say where the envelope stands."""
+    client, envelope_id = setup
+    notify = client.app.state.signing_notifier  # type: ignore[attr-defined]
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3, minutes=1)
+    with DB(db) as s:
+        envelopes.tick(s, notify, now=later)
+    reminder = smtp.to("an@example.com")[-1]
+    assert reminder["Subject"] == "Reminder: please sign Loan agreement"
+    page = client.get(link(smtp, "an@example.com"))
+    assert page.status_code == 200 and "Send me a code" in page.text  # the reminder's link works
+    with DB(db) as s:
+        envelopes.tick(s, notify, now=later + dt.timedelta(days=2, hours=1))  # within two days of the expiry
+    assert smtp.to("binh@example.com")[-1]["Subject"] == "Expires soon: Loan agreement"
+    with DB(db) as s:
+        envelopes.tick(s, notify, now=later + dt.timedelta(days=5))
+    assert smtp.to("an@example.com")[-1]["Subject"] == "Expired: Loan agreement"
+    expired = client.get(link(smtp, "an@example.com"))
+    assert "expired" in expired.text and "Send me a code" not in expired.text
+    with DB(db) as s:
+        envelope, _ = envelopes.load(s, envelope_id)
+        assert envelope.status == "expired"
+        assert audit.verify(audit.events(s, envelope_id)).ok
+
+
+def test_void_by_the_sender_end_to_end(setup: tuple[TestClient, str], smtp: Inbox, db: Engine) -> None:
+    client, envelope_id = setup
+    mine = link(smtp, "an@example.com")
+    token = csrf(client.get(mine).text)
+    with DB(db) as s:
+        envelopes.void(s, envelope_id, "Wrong amount", client.app.state.signing_notifier)  # type: ignore[attr-defined]
+    assert smtp.to("an@example.com")[-1]["Subject"] == "Cancelled: Loan agreement"
+    page = client.get(mine)
+    assert "cancelled by the sender" in page.text and "Send me a code" not in page.text
+    client.post(f"{mine}/code", data={"_csrf": token})  # a page left open: no code is sent any more
+    assert not smtp.to("an@example.com")[-1]["Subject"].startswith("Your code")
