@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     selftest = sub.add_parser("selftest", help="run the whole pipeline offline (interview to sealed PDF) and report")
     selftest.add_argument("--out", required=True, metavar="DIR", help="where to write sealed.pdf and report.json")
+    envelope = sub.add_parser("envelope", help="signing envelopes")
+    envelope_sub = envelope.add_subparsers(dest="envelope_command", required=True)
+    envelope_sub.add_parser("tick", help="expire, warn, remind and retry pending seals (run it from cron)")
     audit = sub.add_parser("audit", help="audit trails of envelopes")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_verify = audit_sub.add_parser("verify", help="recompute an envelope's audit chain from the database")
@@ -201,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from accord.selftest import cmd_selftest
 
             return cmd_selftest(args)
+        if args.command == "envelope":
+            from accord.envelope_cmd import cmd_envelope_tick
+
+            return cmd_envelope_tick()
         if args.command == "audit":
             from accord.audit_cmd import cmd_audit_verify
 

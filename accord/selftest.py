@@ -14,7 +14,6 @@ every stage passed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from accord.aio import run_sync
 
 STAFF = {"loan_officers": ("Selftest Loan Officer", "officer@selftest.invalid"),
          "signatories": ("Selftest Lender", "lender@selftest.invalid")}
@@ -140,7 +141,7 @@ def run(out: Path) -> int:
                             "signatures": [{"field": c.field, "kind": c.kind, "ok": c.ok, "summary": c.summary}
                                            for c in result.signatures]}
 
-            report["result"] = asyncio.run(ceremony_and_seal())
+            report["result"] = run_sync(ceremony_and_seal())
         except Exception as exc:  # the report says which stage failed and why
             report["error"] = f"{type(exc).__name__}: {exc}"
             print(f"selftest failed: {report['error']}", file=sys.stderr)

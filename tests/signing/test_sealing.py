@@ -59,3 +59,40 @@ def test_a_failed_seal_stays_pending_then_succeeds(db: DB, db_engine: Engine, fi
                         audit_check=audit_check(lambda: DB(db_engine)))
     assert result.ok and result.audit is not None and result.audit[0], result.summary
     assert run(seal_for_real()) is True  # sealing again is a no-op
+
+
+def test_accord_envelope_tick_retries_pending_seals_and_sends_reminders(
+        tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    """The cron entry point on a real data dir: a completed envelope whose seal failed gets sealed."""
+    from accord.cli import main
+    from accord.serve import prepare
+    from accord.settings import Settings
+    from store.sessions import ensure_firm
+
+    monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("ACCORD_DATABASE_URL", raising=False)
+    monkeypatch.delenv("ACCORD_SMTP_HOST", raising=False)
+    settings = Settings.from_env()
+    engine_ = prepare(settings)
+    blobs = BlobStore(settings.data_dir / "blobs")
+    try:
+        with DB(engine_) as db:
+            firm = ensure_firm(db, "acme", "Acme")
+            sha = blobs.put(loan_agreement().pdf)
+            envelope = envelopes.create(db, firm.id or 0, title="Loan agreement", language="en", pdf_sha256=sha,
+                                        parties=[PartySpec("loan_officer", "approve", 1, "Officer", "o@x.invalid")])
+            envelope_id = envelope.id
+            envelopes.send(db, envelope_id)
+            _e, [officer] = envelopes.load(db, envelope_id)
+            envelopes.opened(db, officer.id)
+            envelopes.identified(db, officer.id, "email_code", {})
+            envelopes.acted(db, officer.id)
+        assert run(seal_pending(lambda: DB(engine_), blobs, Broken(), envelope_id)) is False  # type: ignore[arg-type]
+        assert main(["envelope", "tick"]) == 0
+        out = capsys.readouterr().out
+        assert "seals: 1 sealed, 0 still pending" in out
+        with DB(engine_) as db:
+            envelope, _ = envelopes.load(db, envelope_id)
+            assert envelope.seal_status == "sealed" and envelope.seal_attempts == 2
+    finally:
+        engine_.dispose()
