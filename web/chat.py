@@ -22,7 +22,6 @@ the answer form, swapped out of band); without JavaScript it is a plain POST/303
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -136,8 +135,7 @@ class Chat:
             return self.wizard._plain(request, 404)
         form = await request.form()
         try:
-            token = form.get("_csrf")
-            if not isinstance(token, str) or not hmac.compare_digest(token, self.wizard.csrf_token(session_id)):
+            if not self.wizard.csrf_ok(session_id, form):
                 return self.wizard._plain(request, 403)
             view = await run_in_threadpool(self._post, session_id, form)
         finally:

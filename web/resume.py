@@ -16,7 +16,6 @@ The token is itsdangerous' `URLSafeTimedSerializer` over the session id with the
 
 from __future__ import annotations
 
-import hmac
 import logging
 import threading
 import time
@@ -123,8 +122,7 @@ class Resume:
         if lang is None:
             return self.wizard._plain(request, 404)
         form = await request.form()
-        token = form.get("_csrf")
-        if not isinstance(token, str) or not hmac.compare_digest(token, self.wizard.csrf_token(session_id)):
+        if not self.wizard.csrf_ok(session_id, form):
             return self.wizard._plain(request, 403)
         _t = translator(lang)
         raw = form.get("email")
@@ -188,8 +186,7 @@ class Resume:
         if lang is None:
             return self.wizard._plain(request, 404)
         form = await request.form()
-        token = form.get("_csrf")
-        if not isinstance(token, str) or not hmac.compare_digest(token, self.wizard.csrf_token(session_id)):
+        if not self.wizard.csrf_ok(session_id, form):
             return self.wizard._plain(request, 403)
         new_id = await run_in_threadpool(self._restart, session_id)
         if new_id is None:

@@ -142,8 +142,7 @@ class Wizard:
             outcome = await run_in_threadpool(self._too_large, session_id)
             return self._respond(request, session_id, outcome)
         try:
-            token = form.get("_csrf")
-            if not isinstance(token, str) or not hmac.compare_digest(token, self.csrf_token(session_id)):
+            if not self.csrf_ok(session_id, form):
                 return self._plain(request, 403)
             outcome = await run_in_threadpool(self._post, session_id, form, oversized)
         finally:
@@ -275,6 +274,11 @@ class Wizard:
 
     def csrf_token(self, session_id: str) -> str:
         return hmac.new(self.secret, f"csrf:{session_id}".encode(), hashlib.sha256).hexdigest()
+
+    def csrf_ok(self, session_id: str, form: FormData) -> bool:
+        """The posted `_csrf` is this session's token (constant-time comparison)."""
+        token = form.get("_csrf")
+        return isinstance(token, str) and hmac.compare_digest(token, self.csrf_token(session_id))
 
     @staticmethod
     def _owned(request: Request, session_id: str) -> bool:
