@@ -15,15 +15,14 @@ from __future__ import annotations
 import random
 import re
 import subprocess
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import httpx
-import pytest
 from apiclient import create, step
+from axe_playwright_python.sync_playwright import Axe
 from browsing import new_context, screenshot
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from server import LiveServer
 from smtp_inbox import Inbox
 from sqlmodel import Session as DB
@@ -37,28 +36,11 @@ from signing.verify import verify_pdf
 from store.blobs import BlobStore
 from store.database import make_engine
 from store.sessions import load_state, save_step
-from store.testdb import scratch_database
 
 EMAILS = {"applicant": "an@example.com", "co_applicant": "binh@example.com", "loan_officer": "officer@example.com",
           "lender": "lender@example.com", "records": "loan-records@example.com"}
+AXE = Axe()
 STAFF = {"loan_officers": ("Lê Văn Cán Bộ", EMAILS["loan_officer"]), "signatories": ("Acme Lending", EMAILS["lender"])}
-
-
-@pytest.fixture(scope="module")
-def inbox() -> Iterator[Inbox]:
-    with Inbox() as box:
-        yield box
-
-
-@pytest.fixture(scope="module")
-def signing_live(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[LiveServer]:
-    folder = Path(tmp_path_factory.mktemp("live-signing"))
-    with scratch_database(folder) as url:
-        server = LiveServer(folder, database_url=url, env={
-            "ACCORD_SMTP_HOST": "127.0.0.1", "ACCORD_SMTP_PORT": str(inbox.port), "ACCORD_MAIL_FROM": "a@x.invalid"})
-        server.env["ACCORD_PUBLIC_URL"] = server.url
-        with server:
-            yield server
 
 
 def finished_loan(server: LiveServer) -> str:
@@ -124,29 +106,56 @@ def latest_code(inbox: Inbox, address: str, count_before: int) -> str:
     return found.group(1)
 
 
-def identify(page: Page, inbox: Inbox, address: str, wrong_first: bool = False) -> None:
+def press(page: Page, target: Locator, keyboard: bool) -> None:
+    """Activate a control with the mouse, or with the keyboard alone (focus, then Enter/Space)."""
+    if target.get_attribute("type") == "checkbox":
+        if keyboard:
+            target.focus()
+            page.keyboard.press("Space")
+        else:
+            target.check()
+        return
+    with page.expect_navigation():  # every button here posts its form (POST, 303, GET)
+        if keyboard:
+            target.focus()
+            page.keyboard.press("Enter")
+        else:
+            target.click()
+
+
+def axe_audit(page: Page, what: str) -> None:
+    results = AXE.run(page)
+    assert results.violations_count == 0, f"{what}:\n{results.generate_report()}"
+
+
+def identify(page: Page, inbox: Inbox, address: str, wrong_first: bool = False, keyboard: bool = False) -> None:
     before = len(inbox.messages)
-    page.get_by_role("button", name=re.compile("Gửi mã cho tôi|Send me a code")).click()
+    axe_audit(page, "identify step")
+    press(page, page.get_by_role("button", name=re.compile("Gửi mã cho tôi|Send me a code")), keyboard)
     code = latest_code(inbox, address, before)
+    confirm = page.get_by_role("button", name=re.compile("^(Xác nhận|Confirm)$"))
     if wrong_first:
         page.locator("#code").fill(f"{(int(code) + 1) % 10**6:06d}")
-        page.get_by_role("button", name=re.compile("^(Xác nhận|Confirm)$")).click()
+        press(page, confirm, keyboard)
         expect(page.locator("#code-error")).to_be_visible()
         expect(page.locator("#code")).to_have_attribute("aria-invalid", "true")
+        axe_audit(page, "wrong code")
     page.locator("#code").fill(code)
-    page.get_by_role("button", name=re.compile("^(Xác nhận|Confirm)$")).click()
+    press(page, confirm, keyboard)
 
 
 def sign(browser: Browser, inbox: Inbox, role: str, *, draw: bool = False, wrong_first: bool = False,
-         viewport: str = "desktop") -> None:
+         viewport: str = "desktop", keyboard: bool = False) -> None:
     context = new_context(browser, viewport)
     page = context.new_page()
     page.goto(link(inbox, EMAILS[role], ":"))
     expect(page.locator("li.me .role")).to_have_text(role.replace("_", " "))  # the link opens this participant
-    identify(page, inbox, EMAILS[role], wrong_first)
+    identify(page, inbox, EMAILS[role], wrong_first, keyboard)
     if role != "loan_officer":
-        page.locator("#agree").check()
-        page.locator("#consent button[type=submit]").click()
+        axe_audit(page, "consent step")
+        press(page, page.locator("#agree"), keyboard)
+        press(page, page.locator("#consent button[type=submit]"), keyboard)
+    axe_audit(page, "sign step")
     if draw:
         canvas = page.locator(".signature-pad canvas")
         box = canvas.bounding_box()
@@ -157,18 +166,18 @@ def sign(browser: Browser, inbox: Inbox, role: str, *, draw: bool = False, wrong
             page.mouse.move(box["x"] + 20 + i * 25, box["y"] + box["height"] / 2 + (15 if i % 2 else -15))
         page.mouse.up()
     screenshot(page, f"signing-{role}")
-    page.locator(".sign-form button[type=submit]").click()
-    page.wait_for_load_state()
+    press(page, page.locator(".sign-form button[type=submit]"), keyboard)
     problem = page.locator(".error-summary")
     assert problem.count() == 0, problem.inner_text()
     expect(page.locator("li.me .status")).to_have_class(re.compile("status-acted"))
+    axe_audit(page, "after acting")
     context.close()
 
 
-def test_three_party_envelope_in_the_browser(browser: Browser, signing_live: LiveServer, inbox: Inbox,
+def test_three_party_envelope_in_the_browser(browser: Browser, mail_live: LiveServer, inbox: Inbox,
                                              tmp_path: Path) -> None:
-    sid = finished_loan(signing_live)
-    envelope_id = send_envelope(signing_live, sid)
+    sid = finished_loan(mail_live)
+    envelope_id = send_envelope(mail_live, sid)
     invited = {str(m["To"]).split("<")[-1].rstrip(">") for m in inbox.messages}
     assert invited == {EMAILS["applicant"], EMAILS["co_applicant"]}  # order 1 only, in parallel
 
@@ -176,9 +185,9 @@ def test_three_party_envelope_in_the_browser(browser: Browser, signing_live: Liv
     assert not [m for m in inbox.messages if EMAILS["loan_officer"] in str(m["To"])]  # order 1 is not done yet
     sign(browser, inbox, "applicant", wrong_first=True)
     sign(browser, inbox, "loan_officer")  # approves: its approval signature fills sig_loan_officer
-    sign(browser, inbox, "lender")
+    sign(browser, inbox, "lender", keyboard=True)  # the keyboard alone
 
-    engine_ = make_engine(signing_live.database_url)
+    engine_ = make_engine(mail_live.database_url)
     try:
         with DB(engine_) as db:
             envelope, _people = envelopes.load(db, envelope_id)
@@ -199,7 +208,7 @@ def test_three_party_envelope_in_the_browser(browser: Browser, signing_live: Liv
         context.close()
         path = tmp_path / "sealed.pdf"
         path.write_bytes(pdf)
-        pki = PKI.open(signing_live.data_dir / "pki")
+        pki = PKI.open(mail_live.data_dir / "pki")
         result = verify_pdf(pdf, [pki.root], audit_check=audit_check(lambda: DB(engine_)))
         assert result.ok, (result.summary, [(c.field, c.summary) for c in result.signatures])
         fields = [c.field for c in result.signatures if c.kind != "document timestamp"]
@@ -223,7 +232,7 @@ def test_three_party_envelope_in_the_browser(browser: Browser, signing_live: Liv
     page = context.new_page()
 
     def verdict(file: Path) -> str:
-        page.goto(f"{signing_live.url}/verify")
+        page.goto(f"{mail_live.url}/verify")
         page.locator("#file").set_input_files(str(file))
         page.get_by_role("button", name="Verify").click()
         return page.locator("#verdict").inner_text()

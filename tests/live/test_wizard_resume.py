@@ -5,8 +5,6 @@ same screen with what was typed but not submitted."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from browsing import new_context, screenshot
@@ -16,25 +14,6 @@ from server import LiveServer
 from smtp_inbox import Inbox
 
 from engine import Screen
-from store.testdb import scratch_database
-
-
-@pytest.fixture(scope="module")
-def inbox() -> Iterator[Inbox]:
-    with Inbox() as box:
-        yield box
-
-
-@pytest.fixture(scope="module")
-def mail_live(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[LiveServer]:
-    folder = Path(tmp_path_factory.mktemp("live-mail"))
-    with scratch_database(folder) as url:
-        server = LiveServer(folder, database_url=url, env={
-            "ACCORD_SMTP_HOST": "127.0.0.1", "ACCORD_SMTP_PORT": str(inbox.port),
-            "ACCORD_MAIL_FROM": "accord@test.invalid"})
-        server.env["ACCORD_PUBLIC_URL"] = server.url
-        with server:
-            yield server
 
 
 @pytest.mark.parametrize(("lang", "sent"), [("en", "We sent a link"), ("vi", "Chúng tôi đã gửi liên kết")])
