@@ -7,7 +7,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -31,6 +31,28 @@ class Firm(SQLModel, table=True):
     name: str = Field(sa_column=Column(String(200), nullable=False))
 
 
+class Staff(SQLModel, table=True):
+    """A firm's staff account (owner, admin, agent, viewer). The e-mail is the login, unique across
+    firms so a login never has to ask which firm; the password is an argon2 hash, the TOTP secret
+    is needed before the account can do anything."""
+
+    __tablename__ = "staff"
+
+    id: int | None = Field(default=None, primary_key=True)
+    firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), nullable=False, index=True))
+    email: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    role: str = Field(default="agent", sa_column=Column(String(16), nullable=False))
+    # An agent sees only the applicants assigned to them unless this is set.
+    sees_all: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    totp_secret: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    failed_logins: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    locked_until: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 class InterviewVersion(SQLModel, table=True):
     """One immutable version of an interview file, identified by the engine's `source_hash`."""
 
@@ -50,6 +72,9 @@ class Session(SQLModel, table=True):
     """An applicant's session: the engine State without its log (the log is `AnswerEvent` rows)."""
 
     __tablename__ = "interview_session"
+    # The console lists a firm's (or an agent's) sessions by last activity.
+    __table_args__ = (Index("ix_interview_session_firm_updated", "firm_id", "updated_at"),
+                      Index("ix_interview_session_agent_updated", "agent_id", "updated_at"))
 
     id: str = Field(default_factory=new_session_id, sa_column=Column(String(64), primary_key=True))
     firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), nullable=False, index=True))
@@ -64,6 +89,18 @@ class Session(SQLModel, table=True):
     # Answers typed on the current screen but not yet submitted as a whole (the chat asks a
     # screen's fields one message at a time; "save and continue later" keeps what was typed).
     draft: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    # The agent the applicant belongs to (set when an agent invites them; reassignable).
+    agent_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("staff.id"), nullable=True))
+    # Denormalised at every acknowledged step so the console's list needs no engine and no log scan:
+    # the block the applicant is on, its section, the percent complete, when the interview ended.
+    current_block: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    current_section: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    progress: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    # Who the applicant is, as far as the answers say yet (the first party's name and e-mail), so the
+    # console can show and search them without reading every session's JSON.
+    display_name: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    contact_email: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    completed_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
 class AnswerEvent(SQLModel, table=True):
