@@ -133,15 +133,17 @@ class SessionSnapshot:
 
 def load_step(db: DB, session_id: str) -> tuple[SessionSnapshot, engine.State]:
     """Like `load_state`, for the hot path of a step: plain rows instead of an ORM object (the ORM
-    load was an eighth of a step's CPU time in `bench/web.py`). `save_step` takes the snapshot."""
+    load was an eighth of a step's CPU time in `bench/web.py`), and the answer log is not read
+    back: the State knows how many events are stored (`State.logged`, one subquery) and logs
+    after them. `save_step` takes the snapshot."""
     row = db.connection().execute(_SESSION_ROW, {"b_id": session_id}).first()
     if row is None:
         raise SessionNotFound("no such session")
-    data = dict(row.state)
-    data["log"] = _log(db, session_id)
-    snapshot = SessionSnapshot(session_id, row.firm_id, row.interview_version_id, row.lang, row.version,
-                               len(data["log"]))
-    return snapshot, engine.State.from_json(data)
+    logged = int(row.logged or 0)
+    state = engine.State.from_json(row.state)
+    state.logged = logged
+    snapshot = SessionSnapshot(session_id, row.firm_id, row.interview_version_id, row.lang, row.version, logged)
+    return snapshot, state
 
 
 def _log(db: DB, session_id: str) -> list[dict[str, Any]]:
@@ -170,7 +172,8 @@ def save_step(db: DB, session: Row, state: engine.State) -> Row:
     # A snapshot knows how many events were stored when it was read; the version guard proves
     # that is still so when its UPDATE goes through (only save_step writes both, together).
     logged = session.logged if isinstance(session, SessionSnapshot) else None
-    job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.log, utcnow(), logged))
+    job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.logged, state.log, utcnow(),
+                         logged))
     bind = db.get_bind()
     assert isinstance(bind, Engine)
     if bind.dialect.name == "sqlite" and _idle(db):
@@ -181,7 +184,8 @@ def save_step(db: DB, session: Row, state: engine.State) -> Row:
     if job.error is not None:
         raise job.error
     if isinstance(session, SessionSnapshot):
-        return cast(Row, replace(cast(SessionSnapshot, session), version=session.version + 1, logged=len(state.log)))
+        return cast(Row, replace(cast(SessionSnapshot, session), version=session.version + 1,
+                                 logged=state.logged + len(state.log)))
     db.expire(session)
     return session
 
@@ -192,6 +196,7 @@ class _StepWrite:
     seen: int  # the version the state was loaded at
     state: dict[str, Any]  # State.to_json() without the log
     lang: str
+    log_base: int  # events stored before the first entry of `log` (`State.logged`)
     log: list[dict[str, Any]]
     now: dt.datetime
     logged: int | None  # events stored when the state was read, if known (else asked)
@@ -216,15 +221,16 @@ _UPDATE_STATE = (
     .values(state=bindparam("b_state"), lang=bindparam("b_lang"), updated_at=bindparam("b_now"),
             version=bindparam("b_next"), draft=None)
 )
+_LAST_SEQ = select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == bindparam("b_id"))
 _SESSION_ROW = sa_select(
-    _SESSIONS.c.firm_id, _SESSIONS.c.interview_version_id, _SESSIONS.c.lang, _SESSIONS.c.version, _SESSIONS.c.state
+    _SESSIONS.c.firm_id, _SESSIONS.c.interview_version_id, _SESSIONS.c.lang, _SESSIONS.c.version, _SESSIONS.c.state,
+    sa_select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == _SESSIONS.c.id).scalar_subquery().label("logged"),
 ).where(_SESSIONS.c.id == bindparam("b_id"))
 _LOG_ROWS = (
     sa_select(_EVENTS.c.seq, _EVENTS.c.at, _EVENTS.c.block, _EVENTS.c.changes)
     .where(_EVENTS.c.session_id == bindparam("b_id"))
     .order_by(_EVENTS.c.seq)
 )
-_LAST_SEQ = select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == bindparam("b_id"))
 _INSERT_EVENT = insert(_EVENTS)
 
 
@@ -238,8 +244,8 @@ def _write_steps(db: DB, jobs: list[Job]) -> None:
             stored = w.logged
             if stored is None:
                 stored = conn.execute(_LAST_SEQ, {"b_id": w.session_id}).scalar() or 0
-            if len(w.log) < stored:
-                job.error = StoreError("the state's answer log is shorter than the stored one (the log is append-only)")
+            if w.log_base + len(w.log) < stored or w.log_base > stored:
+                job.error = StoreError("the state's answer log does not continue the stored one (append-only)")
                 continue
             # The guarded UPDATE takes the write lock (SQLite) / row lock (PostgreSQL).
             result = conn.execute(_UPDATE_STATE, {"b_id": w.session_id, "b_seen": w.seen, "b_state": w.state,
@@ -250,7 +256,7 @@ def _write_steps(db: DB, jobs: list[Job]) -> None:
             rows = [
                 {"session_id": w.session_id, "seq": int(entry["seq"]), "block": str(entry["block"]),
                  "changes": entry["changes"], "at": _parse(entry.get("at")) or w.now}
-                for entry in w.log[stored:]
+                for entry in w.log[stored - w.log_base:]
             ]
             if rows:
                 conn.execute(_INSERT_EVENT, rows)
@@ -303,7 +309,8 @@ def session_uploads(db: DB, session_id: str, ids: list[str]) -> list[Upload]:
 
 def _state_json(state: engine.State) -> dict[str, Any]:
     data = state.to_json()
-    data.pop("log", None)
+    data.pop("log", None)  # kept in answer_event
+    data.pop("logged", None)  # known from answer_event
     return data
 
 

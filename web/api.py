@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
 from decimal import Decimal
 from functools import lru_cache
@@ -35,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from engine import Done, Field, Screen
+from store import jsoncodec
 from web import flow, markup
 from web.i18n import LANGUAGES, _, translator
 from web.openapi import document
@@ -57,6 +57,13 @@ ACTION = _("This button does not answer the question: the front end carries out 
 NOT_FOUND = _("There is no such session.")
 NO_INTERVIEW = _("There is no such interview.")
 BAD_BODY = _("The request body is not what this endpoint takes.")
+
+
+class FastJSONResponse(JSONResponse):
+    """JSON through orjson (`store.jsoncodec`): the screen of every step is encoded here."""
+
+    def render(self, content: Any) -> bytes:
+        return jsoncodec.dumps_bytes(content)
 
 
 class Api:
@@ -142,7 +149,7 @@ class Api:
     def _respond(self, session_id: str, step: flow.Step) -> Response:
         _t = translator(step.lang)
         if step.kind == "ok":
-            return JSONResponse(screen_json(session_id, step), headers={"Cache-Control": "no-store"})
+            return FastJSONResponse(screen_json(session_id, step), headers={"Cache-Control": "no-store"})
         if step.kind == "not_found":
             return _error(404, "not_found", NOT_FOUND)
         if step.kind == "invalid":
@@ -288,7 +295,7 @@ def jsonable(value: Any) -> Any:
 
 async def _json_object(request: Request) -> dict[str, Any] | None:
     try:
-        body = json.loads(await request.body() or b"{}")
+        body = jsoncodec.loads(await request.body() or b"{}")
     except (ValueError, UnicodeDecodeError):
         return None
     return body if isinstance(body, dict) else None

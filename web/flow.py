@@ -100,6 +100,44 @@ def compiled(db: DB, version_id: int) -> engine.Interview:
     return iv
 
 
+# -- the screen planned for the response, kept for the step that answers it ----------------------
+#
+# A step plans twice: the screen being answered (to validate against it) and, after the commit,
+# the next one (the response). The next step of that session plans the very screen the response
+# showed, from the state just saved. So the response's plan is kept here, keyed by session and
+# version, and the next step takes it instead of planning again: one plan per step
+# (`bench/web.py`: planning was a third of a step's work). A version is written once (the
+# guarded UPDATE of `save_step`), so while the stored version is the key's, the stored state is
+# the one that was planned: any other process or tab that saved since moved the version on and
+# the entry is simply not used. An entry is taken out when used (apply may change the state),
+# so it is used at most once, by one thread; a miss plans from the database as before.
+
+PLAN_CACHE_SIZE = 4096  # sessions; an entry is the state and a screen (a few kB)
+_PLANNED: OrderedDict[tuple[str, int], tuple[State, Screen | Done]] = OrderedDict()
+_PLANNED_LOCK = threading.Lock()
+
+
+def _keep_plan(session_id: str, version: int, state: State, screen: Screen | Done) -> None:
+    with _PLANNED_LOCK:
+        _PLANNED[(session_id, version)] = (state, screen)
+        while len(_PLANNED) > PLAN_CACHE_SIZE:
+            _PLANNED.popitem(last=False)
+
+
+def _take_plan(session_id: str, version: int) -> tuple[State, Screen | Done] | None:
+    with _PLANNED_LOCK:
+        return _PLANNED.pop((session_id, version), None)
+
+
+def _plan(iv: engine.Interview, row: SessionSnapshot, state: State) -> tuple[State, Screen | Done]:
+    """The screen the session is at: the one planned for the last response if it is still
+    current (with the state it was planned on), else planned now."""
+    kept = _take_plan(row.id, row.version)
+    if kept is not None and kept[0].logged + len(kept[0].log) == row.logged and kept[0].lang == state.lang:
+        return kept
+    return state, engine.plan(iv, state)
+
+
 def current(db_engine: Engine, session_id: str) -> Step:
     """The screen the session is at (planning may compute variables; nothing is saved)."""
     with DB(db_engine) as db:
@@ -121,7 +159,7 @@ def answer(db_engine: Engine, session_id: str, version: int, answers: dict[str, 
             row, iv, state = load(db, session_id)
         except SessionNotFound:
             return Step("not_found")
-        step = engine.plan(iv, state)
+        state, step = _plan(iv, row, state)
         if version != row.version:
             return Step("stale", step, row.version, state.lang)
         if isinstance(step, Done) or step.is_end:
@@ -171,4 +209,9 @@ def _save(db: DB, row: SessionSnapshot, iv: engine.Interview, state: State) -> S
     except StaleSession:
         fresh, iv, state = load(db, row.id)
         return Step("stale", engine.plan(iv, state), fresh.version, state.lang)
-    return Step("ok", engine.plan(iv, state), seen + 1, state.lang)
+    # The log is stored now: the state goes on after it (as `load_step` would read it back).
+    state.logged += len(state.log)
+    state.log = []
+    screen = engine.plan(iv, state)
+    _keep_plan(row.id, seen + 1, state, screen)
+    return Step("ok", screen, seen + 1, state.lang)
