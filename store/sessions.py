@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, bindparam, func, insert, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DB
@@ -131,12 +131,21 @@ class SessionSnapshot:
     logged: int  # answer events stored when it was read
 
 
-def load_step(db: DB, session_id: str) -> tuple[SessionSnapshot, engine.State]:
+# The hot path of a step (`web.flow`) runs on a Core `Connection`: an ORM session around it cost a
+# tenth of a step (its own transaction bookkeeping, a second commit). Both are taken here.
+Unit = DB | Connection
+
+
+def _conn(db: Unit) -> Connection:
+    return db if isinstance(db, Connection) else db.connection()
+
+
+def load_step(db: Unit, session_id: str) -> tuple[SessionSnapshot, engine.State]:
     """Like `load_state`, for the hot path of a step: plain rows instead of an ORM object (the ORM
     load was an eighth of a step's CPU time in `bench/web.py`), and the answer log is not read
     back: the State knows how many events are stored (`State.logged`, one subquery) and logs
     after them. `save_step` takes the snapshot."""
-    row = db.connection().execute(_SESSION_ROW, {"b_id": session_id}).first()
+    row = _conn(db).execute(_SESSION_ROW, {"b_id": session_id}).first()
     if row is None:
         raise SessionNotFound("no such session")
     logged = int(row.logged or 0)
@@ -157,7 +166,7 @@ def _log(db: DB, session_id: str) -> list[dict[str, Any]]:
 Row = TypeVar("Row", Session, SessionSnapshot)
 
 
-def save_step(db: DB, session: Row, state: engine.State) -> Row:
+def save_step(db: Unit, session: Row, state: engine.State) -> Row:
     """Write `state` as the session's new state and append its new log entries, in one
     transaction, committed before returning.
 
@@ -174,7 +183,7 @@ def save_step(db: DB, session: Row, state: engine.State) -> Row:
     logged = session.logged if isinstance(session, SessionSnapshot) else None
     job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.logged, state.log, utcnow(),
                          logged))
-    bind = db.get_bind()
+    bind = db.engine if isinstance(db, Connection) else db.get_bind()
     assert isinstance(bind, Engine)
     if bind.dialect.name == "sqlite" and _idle(db):
         group(str(bind.url)).run(job, lambda batch: _write_steps(db, batch))
@@ -186,7 +195,8 @@ def save_step(db: DB, session: Row, state: engine.State) -> Row:
     if isinstance(session, SessionSnapshot):
         return cast(Row, replace(cast(SessionSnapshot, session), version=session.version + 1,
                                  logged=state.logged + len(state.log)))
-    db.expire(session)
+    if isinstance(db, DB):
+        db.expire(session)
     return session
 
 
@@ -202,12 +212,12 @@ class _StepWrite:
     logged: int | None  # events stored when the state was read, if known (else asked)
 
 
-def _idle(db: DB) -> bool:
+def _idle(db: Unit) -> bool:
     """True when `db` has nothing of its own to write: no pending ORM changes and no write
     transaction open on its connection (then its step can join a group commit)."""
-    if db.new or db.dirty or db.deleted:
+    if isinstance(db, DB) and (db.new or db.dirty or db.deleted):
         return False
-    raw = db.connection().connection.dbapi_connection
+    raw = _conn(db).connection.dbapi_connection
     return not getattr(raw, "in_transaction", True)
 
 
@@ -234,10 +244,10 @@ _LOG_ROWS = (
 _INSERT_EVENT = insert(_EVENTS)
 
 
-def _write_steps(db: DB, jobs: list[Job]) -> None:
+def _write_steps(db: Unit, jobs: list[Job]) -> None:
     """Write each job's step (checks first, so a refused job writes nothing), commit once.
     A refused job gets its `error`; a failed commit rolls back and fails them all."""
-    conn = db.connection()
+    conn = _conn(db)
     try:
         for job in jobs:
             w: _StepWrite = job.payload

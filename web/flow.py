@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlmodel import Session as DB
 from sqlmodel import select
 
@@ -70,7 +70,7 @@ def start(db_engine: Engine, firm_slug: str, name: str, lang: str) -> SessionRow
         return store_start_session(db, firm, version, lang)
 
 
-def load(db: DB, session_id: str) -> tuple[SessionSnapshot, engine.Interview, State]:
+def load(db: DB | Connection, session_id: str) -> tuple[SessionSnapshot, engine.Interview, State]:
     """The session, its compiled interview version and its state; `SessionNotFound` if absent."""
     session, state = load_step(db, session_id)
     return session, compiled(db, session.interview_version_id), state
@@ -80,7 +80,7 @@ _COMPILED: OrderedDict[int, engine.Interview] = OrderedDict()
 _COMPILED_LOCK = threading.Lock()
 
 
-def compiled(db: DB, version_id: int) -> engine.Interview:
+def compiled(db: DB | Connection, version_id: int) -> engine.Interview:
     """The compiled interview of a stored version, kept per process by version id: a version
     never changes, so neither its row (with its whole YAML source) nor the file is read again
     on every step. (`compile_version` checks the file; this checks nothing after the first use.)"""
@@ -89,7 +89,11 @@ def compiled(db: DB, version_id: int) -> engine.Interview:
         if iv is not None:
             _COMPILED.move_to_end(version_id)
             return iv
-    version = db.get(InterviewVersion, version_id)
+    if isinstance(db, Connection):
+        with DB(db.engine) as orm:
+            version = orm.get(InterviewVersion, version_id)
+    else:
+        version = db.get(InterviewVersion, version_id)
     if version is None:
         raise SessionNotFound("no such interview version")
     iv = compile_version(version)
@@ -140,7 +144,7 @@ def _plan(iv: engine.Interview, row: SessionSnapshot, state: State) -> tuple[Sta
 
 def current(db_engine: Engine, session_id: str) -> Step:
     """The screen the session is at (planning may compute variables; nothing is saved)."""
-    with DB(db_engine) as db:
+    with db_engine.connect() as db:
         try:
             row, iv, state = load(db, session_id)
         except SessionNotFound:
@@ -153,8 +157,9 @@ def answer(db_engine: Engine, session_id: str, version: int, answers: dict[str, 
     """Answer the current screen with `answers` (field key -> value, as posted or as JSON: the
     engine coerces and validates both) and the pressed `button`; or, with `edit`, re-ask the
     question behind that review item. Saved and committed when valid. `check` may refuse
-    answers first or choose the button they mean."""
-    with DB(db_engine) as db:
+    answers first or choose the button they mean. (A Core connection, not an ORM session:
+    the step is a few prebuilt statements, `store.sessions`.)"""
+    with db_engine.connect() as db:
         try:
             row, iv, state = load(db, session_id)
         except SessionNotFound:
@@ -190,7 +195,7 @@ def answer(db_engine: Engine, session_id: str, version: int, answers: dict[str, 
 
 def back(db_engine: Engine, session_id: str, version: int) -> Step:
     """Go back to the previous screen (later answers are kept); saved and committed."""
-    with DB(db_engine) as db:
+    with db_engine.connect() as db:
         try:
             row, iv, state = load(db, session_id)
         except SessionNotFound:
@@ -202,7 +207,7 @@ def back(db_engine: Engine, session_id: str, version: int) -> Step:
         return _save(db, row, iv, state)
 
 
-def _save(db: DB, row: SessionSnapshot, iv: engine.Interview, state: State) -> Step:
+def _save(db: Connection, row: SessionSnapshot, iv: engine.Interview, state: State) -> Step:
     seen = row.version
     try:
         save_step(db, row, state)
