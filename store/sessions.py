@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, update
+from sqlalchemy import Connection, Engine, Text, bindparam, func, insert, type_coerce, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DB
 from sqlmodel import col, select
 
 import engine
+from store import jsoncodec
 from store.groupcommit import Job, group
 from store.models import AnswerEvent, Firm, InterviewVersion, Session, Upload, utcnow
 
@@ -145,14 +146,26 @@ def load_step(db: Unit, session_id: str) -> tuple[SessionSnapshot, engine.State]
     load was an eighth of a step's CPU time in `bench/web.py`), and the answer log is not read
     back: the State knows how many events are stored (`State.logged`, one subquery) and logs
     after them. `save_step` takes the snapshot."""
+    snapshot, raw = load_snapshot(db, session_id)
+    return snapshot, state_of(snapshot, raw)
+
+
+def load_snapshot(db: Unit, session_id: str) -> tuple[SessionSnapshot, Any]:
+    """The session's row and its state as stored, not decoded yet (`state_of`): a caller that
+    already holds the state of this version (`web.flow` keeps the one it planned) skips that."""
     row = _conn(db).execute(_SESSION_ROW, {"b_id": session_id}).first()
     if row is None:
         raise SessionNotFound("no such session")
-    logged = int(row.logged or 0)
-    state = engine.State.from_json(row.state)
-    state.logged = logged
-    snapshot = SessionSnapshot(session_id, row.firm_id, row.interview_version_id, row.lang, row.version, logged)
-    return snapshot, state
+    snapshot = SessionSnapshot(session_id, row.firm_id, row.interview_version_id, row.lang, row.version,
+                               int(row.logged or 0))
+    return snapshot, row.state
+
+
+def state_of(snapshot: SessionSnapshot, raw: Any) -> engine.State:
+    """The engine State of a snapshot's stored state (JSON text, or already decoded by the driver)."""
+    state = engine.State.from_json(jsoncodec.loads(raw) if isinstance(raw, str | bytes) else raw)
+    state.logged = snapshot.logged
+    return state
 
 
 def _log(db: DB, session_id: str) -> list[dict[str, Any]]:
@@ -233,7 +246,8 @@ _UPDATE_STATE = (
 )
 _LAST_SEQ = select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == bindparam("b_id"))
 _SESSION_ROW = sa_select(
-    _SESSIONS.c.firm_id, _SESSIONS.c.interview_version_id, _SESSIONS.c.lang, _SESSIONS.c.version, _SESSIONS.c.state,
+    _SESSIONS.c.firm_id, _SESSIONS.c.interview_version_id, _SESSIONS.c.lang, _SESSIONS.c.version,
+    type_coerce(_SESSIONS.c.state, Text).label("state"),  # decoded by `state_of`, only when needed
     sa_select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == _SESSIONS.c.id).scalar_subquery().label("logged"),
 ).where(_SESSIONS.c.id == bindparam("b_id"))
 _LOG_ROWS = (

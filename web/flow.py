@@ -30,8 +30,10 @@ from store.sessions import (
     StaleSession,
     compile_version,
     latest_version,
+    load_snapshot,
     load_step,
     save_step,
+    state_of,
 )
 from store.sessions import start_session as store_start_session
 
@@ -133,12 +135,13 @@ def _take_plan(session_id: str, version: int) -> tuple[State, Screen | Done] | N
         return _PLANNED.pop((session_id, version), None)
 
 
-def _plan(iv: engine.Interview, row: SessionSnapshot, state: State) -> tuple[State, Screen | Done]:
-    """The screen the session is at: the one planned for the last response if it is still
-    current (with the state it was planned on), else planned now."""
+def _plan(iv: engine.Interview, row: SessionSnapshot, raw: Any) -> tuple[State, Screen | Done]:
+    """The session's state and the screen it is at: the ones planned for the last response if
+    they are still current, else the stored state (`raw`, decoded only now) planned now."""
     kept = _take_plan(row.id, row.version)
-    if kept is not None and kept[0].logged + len(kept[0].log) == row.logged and kept[0].lang == state.lang:
+    if kept is not None and kept[0].logged + len(kept[0].log) == row.logged and kept[0].lang == row.lang:
         return kept
+    state = state_of(row, raw)
     return state, engine.plan(iv, state)
 
 
@@ -161,10 +164,11 @@ def answer(db_engine: Engine, session_id: str, version: int, answers: dict[str, 
     the step is a few prebuilt statements, `store.sessions`.)"""
     with db_engine.connect() as db:
         try:
-            row, iv, state = load(db, session_id)
+            row, raw = load_snapshot(db, session_id)
+            iv = compiled(db, row.interview_version_id)
         except SessionNotFound:
             return Step("not_found")
-        state, step = _plan(iv, row, state)
+        state, step = _plan(iv, row, raw)
         if version != row.version:
             return Step("stale", step, row.version, state.lang)
         if isinstance(step, Done) or step.is_end:
