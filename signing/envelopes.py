@@ -270,6 +270,52 @@ def identified(db: DB, participant_id: str, method: str, evidence: dict[str, Any
     db.commit()
 
 
+def identity_done(db: DB, participant_id: str) -> list[str]:
+    """The identity methods this participant has passed so far (their `identity_step` events), in order."""
+    from store.models import AuditEvent
+
+    p = db.get(Participant, participant_id)
+    if p is None:
+        return []
+    rows = db.exec(select(AuditEvent).where(AuditEvent.envelope_id == p.envelope_id,
+                                            AuditEvent.actor == participant_id,
+                                            AuditEvent.action == "identity_step")
+                   .order_by(col(AuditEvent.seq))).all()
+    return [str(e.detail.get("method")) for e in rows]
+
+
+def identity_step(db: DB, participant_id: str, method: str, evidence: dict[str, Any], *, has_passkey: bool = False,
+                  now: dt.datetime | None = None, request: Request = NO_REQUEST) -> bool:
+    """One identity check passed (an `identity_step` event with its evidence). The role's methods are
+    passed all, in order (`identity.plan`); after the last one the participant is `identified`, with
+    every method named in that event. True when the participant is now identified."""
+    from signing.identity import next_step
+
+    now = now or utcnow()
+    envelope, people, me = _participant(db, participant_id)
+    _require_in_flight(envelope, now)
+    if me.status != P.OPENED:
+        raise EnvelopeError(f"the participant is {me.status}")
+    done = identity_done(db, me.id)
+    expected = next_step(me.identity, done, has_passkey)
+    if method != expected:
+        raise EnvelopeError(f"the next identity check is {expected}, not {method}")
+    _bump(db, envelope)
+    audit.append(db, envelope.id, me.id, "identity_step", detail={"method": method, **evidence}, ip=request.ip,
+                 user_agent=request.user_agent, at=now)
+    done.append(method)
+    wanted = list(me.identity) or ["email_code"]
+    complete = all(m in done for m in wanted)
+    if complete:
+        _set_status(me, P.IDENTIFIED, now)
+        db.add(me)
+        audit.append(db, envelope.id, me.id, "identified",
+                     detail={"method": "+".join(wanted), "methods": wanted, "steps": done, "result": "verified"},
+                     ip=request.ip, user_agent=request.user_agent, at=now)
+    db.commit()
+    return complete
+
+
 def consented(db: DB, participant_id: str, disclosure: str, *, now: dt.datetime | None = None,
               request: Request = NO_REQUEST) -> None:
     """Consent to do business electronically, recorded before the participant's first signature."""
