@@ -8,7 +8,8 @@
     POST /sign/{token}/passkey-options WebAuthn options (JSON): register a passkey or authenticate
     POST /sign/{token}/passkey         check the passkey answer (JSON)
     POST /sign/{token}/consent         consent to do business electronically
-    POST /sign/{token}/act             sign (drawn or typed), approve, or mark as reviewed
+    POST /sign/{token}/act             sign (drawn, typed in a script font, or an uploaded picture), approve,
+                                       or mark as reviewed (multipart: the picture is a file)
     POST /sign/{token}/decline         decline, with a reason
     POST /sign/{token}/delegate        hand the place to someone else
     GET  /sign/{token}/document.pdf    the latest revision of the document
@@ -43,6 +44,7 @@ from signing.envelopes import EnvelopeError, Notifier
 from signing.identity import UNAVAILABLE, EmailCode, IdentityError, OneTimeCode, SmsCode, next_step
 from signing.links import LinkError, read_token
 from signing.passkeys import Passkey
+from signing.signature_image import SignatureImageError, normalise_upload, typed_signature_png
 from signing.sms import SmsError
 from signing.states import SIGNING_ACTIONS, TransitionError
 from store.blobs import BlobNotFound, BlobStore
@@ -78,6 +80,12 @@ MESSAGES = {
 }
 
 
+UPLOAD_ERRORS = {
+    "empty": _("The picture is empty. Choose another file, draw your signature or type your name."),
+    "too_large": _("The picture is too large (at most 512 KB). Choose a smaller one."),
+    "type": _("Only PNG and JPEG pictures can be used. Choose another file."),
+    "unreadable": _("The picture could not be read. Choose another file, draw your signature or type your name."),
+}
 METHOD_NAMES = {
     "email_code": _("e-mail code"), "sms_code": _("text message code"), "passkey": _("passkey"),
     "id_document": _("ID document check"), "video_call": _("video call"), "kba": _("knowledge-based questions"),
@@ -428,7 +436,16 @@ class SigningPages:
         drawn = str(form.get("drawn", ""))
         image: bytes | None = None
         kind = "typed"
-        if drawn:
+        upload = form.get("upload")
+        if upload is not None and not isinstance(upload, str) and upload.filename:
+            raw = await upload.read(MAX_IMAGE + 1)
+            try:
+                image = await run_in_threadpool(normalise_upload, raw)
+            except SignatureImageError as exc:
+                return self._render(token, await run_in_threadpool(
+                    self._error_view, pid, {"upload": UPLOAD_ERRORS.get(exc.code, UPLOAD_ERRORS["unreadable"])}))
+            kind = "uploaded"
+        elif drawn:
             image = _png(drawn)
             if image is None:
                 return self._render(token, await run_in_threadpool(
@@ -438,6 +455,8 @@ class SigningPages:
         elif not typed:
             return self._render(token, await run_in_threadpool(
                 self._error_view, pid, {"signature": _("Draw your signature or type your full name.")}))
+        else:
+            image = await run_in_threadpool(typed_signature_png, typed)
         if self.signer is None:
             return self._render(token, await run_in_threadpool(
                 self._error_view, pid, {}, _("Signing is not available on this server right now."), 503))

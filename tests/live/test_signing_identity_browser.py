@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from browsing import new_context, screenshot
 from fake_sms import FakeSmsGateway
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 from server import LiveServer
 from smtp_inbox import Inbox
@@ -94,10 +95,12 @@ def email_code(page: Page, inbox: Inbox, address: str) -> None:
         page.get_by_role("button", name="Confirm").click()
 
 
-def consent_and_sign(page: Page) -> None:
+def consent_and_sign(page: Page, upload: Path | None = None) -> None:
     page.locator("#agree").check()
     with page.expect_navigation():
         page.locator("#consent button[type=submit]").click()
+    if upload is not None:
+        page.locator("#upload").set_input_files(str(upload))
     with page.expect_navigation():
         page.locator(".sign-form button[type=submit]").click()
     problem = page.locator(".error-summary")
@@ -136,7 +139,9 @@ def test_sms_and_passkey_in_the_browser(browser: Browser, id_live: LiveServer, i
     page.locator("#code").fill(code.group(1))
     with page.expect_navigation():
         page.get_by_role("button", name="Confirm").click()
-    consent_and_sign(page)
+    signature = tmp_path / "signature.png"
+    Image.new("RGB", (400, 120), "white").save(signature)
+    consent_and_sign(page, upload=signature)
     context.close()
 
     # The lender: e-mail code, then a new passkey on a virtual authenticator.
@@ -168,6 +173,9 @@ def test_sms_and_passkey_in_the_browser(browser: Browser, id_live: LiveServer, i
             steps = [(e.detail["method"], e.detail.get("ceremony")) for e in chain if e.action == "identity_step"]
             assert steps == [("email_code", None), ("sms_code", None), ("email_code", None),
                              ("passkey", "registration")]
+            signed = {e.actor: e.detail for e in chain if e.action == "signed"}
+            kinds = {p.role: (signed[p.id]["signature"], bool(signed[p.id]["image_sha256"])) for p in people}
+            assert kinds == {"applicant": ("uploaded", True), "lender": ("typed", True)}  # typed: script font
             pdf = BlobStore(id_live.data_dir / "blobs").get(envelope.current_sha256)
         result = verify_pdf(pdf, [PKI.open(id_live.data_dir / "pki").root],
                             audit_check=audit_check(lambda: DB(engine_)))

@@ -286,3 +286,31 @@ def test_sms_code_then_a_pending_id_document_check(db: Engine, tmp_path: Path, s
             chain = audit.events(s, envelope_id)
             identified = [e for e in chain if e.action == "identified"]
             assert len(identified) == 1 and identified[0].detail["methods"] == ["email_code", "sms_code"]
+
+
+def test_signature_upload_is_checked_next_to_the_field(setup: tuple[TestClient, str], smtp: Inbox,
+                                                       db: Engine) -> None:
+    import io
+
+    from PIL import Image
+
+    client, envelope_id = setup
+    mine = link(smtp, "an@example.com")
+    token = csrf(client.get(mine).text)
+    client.post(f"{mine}/code", data={"_csrf": token})
+    client.post(f"{mine}/verify", data={"_csrf": token, "code": code(smtp, "an@example.com")})
+    client.post(f"{mine}/consent", data={"_csrf": token, "agree": "yes"})
+    page = client.get(mine).text
+    assert 'enctype="multipart/form-data"' in page and 'id="upload"' in page
+    gif = client.post(f"{mine}/act", data={"_csrf": token, "typed": "An"},
+                      files={"upload": ("sig.gif", b"GIF89a" + b"\0" * 64, "image/gif")})
+    assert gif.status_code == 422 and 'id="upload-error"' in gif.text and "PNG and JPEG" in gif.text
+    assert 'aria-describedby="upload-error"' in gif.text
+    out = io.BytesIO()
+    Image.new("RGB", (200, 80), "white").save(out, "JPEG")
+    jpeg = client.post(f"{mine}/act", data={"_csrf": token},
+                       files={"upload": ("sig.jpg", out.getvalue(), "image/jpeg")})
+    assert jpeg.status_code == 503  # the picture passed; this app has no PAdES signer
+    with DB(db) as s:
+        _e, people = envelopes.load(s, envelope_id)
+        assert next(p for p in people if p.role == "applicant").status == "identified"  # nothing lost
