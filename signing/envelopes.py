@@ -54,6 +54,7 @@ class PartySpec:
     email: str
     phone: str | None = None
     identity: tuple[str, ...] = ()
+    witness_for: str | None = None  # a witness: the role of the signer it is bound to
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,8 @@ def parties_from_source(source: AgreementSource, staff: Mapping[str, tuple[str, 
             name, email = staff[p.staff]
         if not email:
             raise EnvelopeError(f"role {p.role} has no e-mail address")
-        out.append(PartySpec(p.role, p.action, p.order, name or p.role, email, p.phone, tuple(p.identity)))
+        out.append(PartySpec(p.role, p.action, p.order, name or p.role, email, p.phone, tuple(p.identity),
+                             p.witness_for))
     return out
 
 
@@ -122,7 +124,10 @@ def _bump(db: DB, envelope: Envelope, **values: Any) -> None:
 
 
 def _seats(people: Sequence[Participant]) -> list[routing.Seat]:
-    return [routing.Seat(p.id, p.action, p.routing_order, P(p.status)) for p in people]
+    """Routing's view; a witness waits for the current holder of its signer's role (a delegate included)."""
+    holder = {p.role: p.id for p in people if p.status != P.DELEGATED}
+    return [routing.Seat(p.id, p.action, p.routing_order, P(p.status),
+                         holder.get(p.witness_for) if p.witness_for else None) for p in people]
 
 
 def _set_status(p: Participant, new: ParticipantStatus, now: dt.datetime) -> None:
@@ -191,6 +196,10 @@ def create(db: DB, firm_id: int, *, title: str, language: str, pdf_sha256: str, 
     now = now or utcnow()
     if not any(p.action in ("sign", "approve") for p in parties):
         raise EnvelopeError("an envelope needs at least one participant who signs or approves")
+    signers = {p.role: p for p in parties if p.action == "sign"}
+    for spec in parties:
+        if spec.action == "witness" and spec.witness_for not in signers:
+            raise EnvelopeError(f"witness {spec.role} must be bound to a signer of this envelope")
     envelope = Envelope(firm_id=firm_id, session_id=session_id, agreement_version_id=agreement_version_id,
                         title=title, language=language, original_sha256=pdf_sha256, current_sha256=pdf_sha256,
                         expires_at=expires_at, created_at=now)
@@ -199,9 +208,12 @@ def create(db: DB, firm_id: int, *, title: str, language: str, pdf_sha256: str, 
     for spec in parties:
         db.add(Participant(envelope_id=envelope.id, role=spec.role, action=spec.action,
                            routing_order=None if spec.action == "cc" else (spec.order or 0), name=spec.name,
-                           email=spec.email, phone=spec.phone, identity=list(spec.identity)))
+                           email=spec.email, phone=spec.phone, identity=list(spec.identity),
+                           witness_for=spec.witness_for))
     audit.append(db, envelope.id, "sender", "created", doc_after=pdf_sha256, at=now,
-                 detail={"participants": [{"role": s.role, "action": s.action, "order": s.order} for s in parties]})
+                 detail={"participants": [{"role": s.role, "action": s.action, "order": s.order,
+                                           **({"witness_for": s.witness_for} if s.witness_for else {})}
+                                          for s in parties]})
     db.commit()
     db.refresh(envelope)
     return envelope
@@ -407,7 +419,8 @@ def delegate(db: DB, participant_id: str, name: str, email: str, reason: str, no
     me.reason = reason.strip()[:2000] or None
     db.add(me)
     new = Participant(envelope_id=envelope.id, role=me.role, action=me.action, routing_order=me.routing_order,
-                      name=name.strip(), email=email.strip(), identity=list(me.identity), delegated_from=me.id)
+                      name=name.strip(), email=email.strip(), identity=list(me.identity), delegated_from=me.id,
+                      witness_for=me.witness_for)
     db.add(new)
     db.flush()
     people.append(new)

@@ -209,6 +209,7 @@ class Participant(SQLModel, table=True):
     reminded_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     reminders: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # decline / delegation reason
+    witness_for: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))  # a signer's role
 
 
 class AuditEvent(SQLModel, table=True):

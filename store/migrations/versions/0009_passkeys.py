@@ -1,4 +1,4 @@
-"""passkeys (WebAuthn credentials) of signers
+"""passkeys (WebAuthn credentials) of signers; a witness's signer
 
 Revision ID: 0009
 Revises: 0004
@@ -34,8 +34,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("credential_id", name="uq_passkey_credential_id"),
     )
     op.create_index("ix_passkey_credential_firm_email", "passkey_credential", ["firm_id", "email"], unique=False)
+    with op.batch_alter_table("participant") as batch:
+        batch.add_column(sa.Column("witness_for", sa.String(length=100), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("participant") as batch:
+        batch.drop_column("witness_for")
     op.drop_index("ix_passkey_credential_firm_email", table_name="passkey_credential")
     op.drop_table("passkey_credential")
