@@ -86,6 +86,29 @@ UPLOAD_ERRORS = {
     "type": _("Only PNG and JPEG pictures can be used. Choose another file."),
     "unreadable": _("The picture could not be read. Choose another file, draw your signature or type your name."),
 }
+ROLE_NAMES = {  # the shipped interviews' roles (others are shown as written, underscores as spaces)
+    "applicant": _("applicant"), "co_applicant": _("co-applicant"), "loan_officer": _("loan officer"),
+    "lender": _("lender"), "records": _("records"), "tenant": _("tenant"), "co_tenant": _("co-tenant"),
+    "second_co_tenant": _("second co-tenant"), "leasing_agent": _("leasing agent"), "landlord": _("landlord"),
+    "witness": _("witness"), "reviewer": _("reviewer"),
+}
+PROBLEMS = [  # signing.envelopes' English reasons -> what the signer reads
+    ("expired", _("This agreement has expired. Ask the sender for a new one.")),
+    ("is voided", _("The sender has cancelled this agreement.")),
+    ("is declined", _("This agreement was declined, so it cannot be signed any more.")),
+    ("is completed", _("Everyone has already acted on this agreement.")),
+    ("turn", _("It is not your turn yet: we will e-mail you when it is.")),
+    ("changed meanwhile", _("Someone acted at the same moment. Reload the page and try again.")),
+]
+
+
+def problem_text(exc: Exception) -> str:
+    """A translatable message for an envelope error (its own text is English, for logs and the CLI)."""
+    text = str(exc)
+    return next((message for key, message in PROBLEMS if key in text),
+                _("This step cannot be done now. Reload the page to see where the agreement stands."))
+
+
 METHOD_NAMES = {
     "email_code": _("e-mail code"), "sms_code": _("text message code"), "passkey": _("passkey"),
     "id_document": _("ID document check"), "video_call": _("video call"), "kba": _("knowledge-based questions"),
@@ -190,6 +213,7 @@ class SigningPages:
             "notice": view.notice, "problem": view.problem, "step": view.step, "done": view.done,
             "pending": view.pending, "has_passkey": view.has_passkey, "phone_hint": _phone_hint(me.phone),
             "wanted_methods": wanted, "method_names": {k: _t(v) for k, v in METHOD_NAMES.items()},
+            "role_names": {k: _t(v) for k, v in ROLE_NAMES.items()},
             "signs": me.action in SIGNING_ACTIONS,
             "disclosure": _t(DISCLOSURE["en"]), "signer_ready": self.signer is not None,
         }
@@ -327,7 +351,7 @@ class SigningPages:
             except IdentityError as exc:
                 return self._fail(db, pid, {"code": MESSAGES[exc.code]})
             except (EnvelopeError, TransitionError) as exc:
-                return self._fail(db, pid, problem=str(exc), status=409)
+                return self._fail(db, pid, problem=problem_text(exc), status=409)
             return "#consent" if identified else "#identify"
 
     def _passkey_options(self, pid: str, form: FormData, req: envelopes.Request) -> Response:
@@ -362,7 +386,7 @@ class SigningPages:
                 return JSONResponse({"error": translator(lang)(MESSAGES[exc.code])}, status_code=422)
             except (EnvelopeError, TransitionError) as exc:
                 db.rollback()
-                return JSONResponse({"error": str(exc)}, status_code=409)
+                return JSONResponse({"error": translator(lang)(problem_text(exc))}, status_code=409)
             return JSONResponse({"ok": True, "next": "#consent" if identified else "#identify"})
 
     def _consent(self, pid: str, form: FormData, req: envelopes.Request) -> View | str:
@@ -372,7 +396,7 @@ class SigningPages:
             try:
                 envelopes.retrying(lambda: envelopes.consented(db, pid, "esign-disclosure-v1", request=req))
             except (EnvelopeError, TransitionError) as exc:
-                return self._fail(db, pid, problem=str(exc), status=409)
+                return self._fail(db, pid, problem=problem_text(exc), status=409)
             return "#act"
 
     def _decline(self, pid: str, form: FormData, req: envelopes.Request) -> View | str:
@@ -383,7 +407,7 @@ class SigningPages:
             try:
                 envelopes.retrying(lambda: envelopes.decline(db, pid, reason, self.notifier, request=req))
             except (EnvelopeError, TransitionError) as exc:
-                return self._fail(db, pid, problem=str(exc), status=409)
+                return self._fail(db, pid, problem=problem_text(exc), status=409)
             return ""
 
     def _delegate(self, pid: str, form: FormData, req: envelopes.Request) -> View | str:
@@ -395,7 +419,7 @@ class SigningPages:
                 envelopes.retrying(lambda: envelopes.delegate(db, pid, name, email, str(form.get("reason", "")),
                                                               self.notifier, request=req))
             except (EnvelopeError, TransitionError) as exc:
-                return self._fail(db, pid, problem=str(exc), status=409)
+                return self._fail(db, pid, problem=problem_text(exc), status=409)
             return ""
 
     async def _act(self, token: str, pid: str, form: FormData, req: envelopes.Request) -> Response:
@@ -423,7 +447,7 @@ class SigningPages:
                         envelopes.retrying(lambda: envelopes.acted(db, pid, self.notifier,
                                                                    detail={"comment": comment}, request=req))
                     except (EnvelopeError, TransitionError) as exc:
-                        return self._fail(db, pid, problem=str(exc), status=409)
+                        return self._fail(db, pid, problem=problem_text(exc), status=409)
                 return None
 
             failed = await run_in_threadpool(review)
@@ -468,7 +492,7 @@ class SigningPages:
                                 image_kind=kind, verify_url=f"{self.public_url.rstrip('/')}/verify",
                                 notifier=self.notifier, request=req)
         except (EnvelopeError, TransitionError) as exc:
-            return self._render(token, await run_in_threadpool(self._error_view, pid, {}, str(exc), 409))
+            return self._render(token, await run_in_threadpool(self._error_view, pid, {}, problem_text(exc), 409))
         if self.pades is not None:
             await self._seal_if_complete(me.envelope_id)
         return RedirectResponse(f"/sign/{token}", status_code=303)
