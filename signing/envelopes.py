@@ -394,17 +394,60 @@ def decline(db: DB, participant_id: str, reason: str, notifier: Notifier | None 
 
 
 def void(db: DB, envelope_id: str, reason: str, notifier: Notifier | None = None, *,
-         now: dt.datetime | None = None, request: Request = NO_REQUEST) -> list[Notice]:
+         now: dt.datetime | None = None, request: Request = NO_REQUEST,
+         detail: dict[str, Any] | None = None) -> list[Notice]:
     now = now or utcnow()
     envelope, people = load(db, envelope_id)
     check_envelope(E(envelope.status), E.VOIDED)
     _bump(db, envelope, status=E.VOIDED.value, reason=reason.strip()[:2000] or None)
-    audit.append(db, envelope.id, "sender", "voided", detail={"reason": reason}, ip=request.ip,
+    audit.append(db, envelope.id, "sender", "voided", detail={"reason": reason, **(detail or {})}, ip=request.ip,
                  user_agent=request.user_agent, at=now)
     notices = [Notice("voided", envelope.id, p.id) for p in people
                if p.status in (P.NOTIFIED, P.OPENED, P.IDENTIFIED, P.ACTED)]
     _commit_and_notify(db, notices, notifier)
     return notices
+
+
+def remind(db: DB, envelope_id: str, notifier: Notifier | None = None, *, role: str | None = None,
+           detail: dict[str, Any] | None = None, now: dt.datetime | None = None,
+           request: Request = NO_REQUEST) -> list[Notice]:
+    """The sender reminds now everyone whose turn it is and who has not acted (or only `role`);
+    each reminder is an audit event and counts towards the scheduled ones' spacing."""
+    now = now or utcnow()
+    envelope, people = load(db, envelope_id)
+    _require_in_flight(envelope, now)
+    due = [p for p in people if p.status in (P.NOTIFIED, P.OPENED, P.IDENTIFIED) and (role is None or p.role == role)]
+    if not due:
+        raise EnvelopeError("no one is waiting to act" + (f" as {role}" if role else ""))
+    _bump(db, envelope)
+    for p in due:
+        p.reminders += 1
+        p.reminded_at = now
+        db.add(p)
+        audit.append(db, envelope.id, "sender", "reminder_sent",
+                     detail={"participant": p.id, "reminder": p.reminders, **(detail or {})}, ip=request.ip,
+                     user_agent=request.user_agent, at=now)
+    notices = [Notice("reminder", envelope.id, p.id) for p in due]
+    _commit_and_notify(db, notices, notifier)
+    return notices
+
+
+def extend(db: DB, envelope_id: str, expires_at: dt.datetime, *, detail: dict[str, Any] | None = None,
+           now: dt.datetime | None = None, request: Request = NO_REQUEST) -> None:
+    """The sender moves the expiry date of an envelope still in flight (later only); the expiry
+    warning is sent again before the new date."""
+    now = now or utcnow()
+    envelope, _people = load(db, envelope_id)
+    _require_in_flight(envelope, now)
+    new = _aware(expires_at)
+    old = _aware(envelope.expires_at) if envelope.expires_at is not None else None
+    if new <= now or (old is not None and new <= old):
+        raise EnvelopeError("the new expiry must be later than now and than the current expiry")
+    _bump(db, envelope, expires_at=new, expiry_warned_at=None)
+    audit.append(db, envelope.id, "sender", "extended",
+                 detail={"from": old.isoformat() if old else None, "to": new.isoformat(), **(detail or {})},
+                 ip=request.ip, user_agent=request.user_agent, at=now)
+    db.commit()
 
 
 def delegate(db: DB, participant_id: str, name: str, email: str, reason: str, notifier: Notifier | None = None,
