@@ -314,6 +314,8 @@ class Compiler(QuestionCompiler):
             if b.id in ids:
                 self.problem(b.line, f"duplicate id {b.id!r} (first used at line {ids[b.id].line})", b.file)
             ids[b.id] = b
+        # The parties' signing-field blocks (asked on the signer's page, never planned) keep their ids.
+        ids.update({k: b for k, b in iv.by_id.items() if b.number == -1 and k not in ids})
         iv.by_id = ids
         superseded: dict[str, int] = {}
         for b in self.blocks:

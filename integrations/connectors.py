@@ -16,6 +16,7 @@ tokens and client secrets are read from the environment variables it names (`*_e
         hooks:                          # `webhook: NAME` in an interview's `on completion`
           loan_servicing: {url: https://servicing.example.com/hooks/accord, secret_env: ACCORD_SERVICING_SECRET}
           provision: {connector: crm, action: create_account}
+        auto_send: [po_order]           # send these interviews' envelopes when the applicant finishes
 
 See docs/integrations.md for every key."""
 
@@ -56,6 +57,8 @@ def env_value(config: dict[str, Any], key: str, env: dict[str, str] | None = Non
 class FirmIntegrations:
     connectors: dict[str, Connector] = field(default_factory=dict)
     hooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Interviews whose envelope is sent as soon as the applicant finishes (no agent in between).
+    auto_send: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -89,5 +92,6 @@ def load(path: Path | None) -> Registry:
     for slug, firm in (data.get("firms") or {}).items():
         connectors = {str(name): build(dict(c)) for name, c in (firm.get("connectors") or {}).items()}
         hooks = {str(name): dict(h) for name, h in (firm.get("hooks") or {}).items()}
-        registry.firms[str(slug)] = FirmIntegrations(connectors, hooks)
+        auto_send = [str(n) for n in (firm.get("auto_send") or [])]
+        registry.firms[str(slug)] = FirmIntegrations(connectors, hooks, auto_send)
     return registry

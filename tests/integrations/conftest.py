@@ -12,8 +12,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session as DB
 
 _HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
+_LIVE = str(Path(__file__).resolve().parents[1] / "live")  # LiveServer, Inbox, browsing helpers
+for _path in (_HERE, _LIVE):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 from store import migrate  # noqa: E402
 from store.database import make_engine  # noqa: E402

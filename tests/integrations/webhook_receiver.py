@@ -33,6 +33,7 @@ class Receiver:
         self.bad_signatures = 0
         self.fail_next = 0  # answer 500 to this many valid deliveries (after recording them)
         self.delay = 0.0
+        self.arrived = 0  # requests that reached the handler (before `delay`)
         self.server: ThreadingHTTPServer | None = None
         self.lock = threading.Lock()
 
@@ -49,6 +50,8 @@ class Receiver:
 
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    receiver.arrived += 1
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 now = receiver.clock.now().timestamp() if receiver.clock else time.time()
