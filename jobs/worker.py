@@ -18,7 +18,9 @@ Delivery is at least once: a receiver may see an event again (same `event_id`) w
 died after the receiver answered but before the result was recorded.
 
 The embedded default needs no extra server (it runs in `accord serve` or as `accord worker`,
-on SQLite or PostgreSQL). `Queue` is the seam for a queue library at scale (see docs/webhooks.md).
+on SQLite or PostgreSQL; several `accord worker` processes can share a PostgreSQL database, the
+claims and leases keep them apart). A queue library for the scale path (procrastinate on
+PostgreSQL) would sit behind the same `Consumer`s; it is not wired yet (docs/webhooks.md).
 """
 
 from __future__ import annotations
