@@ -211,10 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from accord.envelope_cmd import cmd_envelope_tick
 
             return cmd_envelope_tick()
-        if args.command in ("worker", "webhook", "prefill-link"):
+        if args.command in ("worker", "webhook", "completion", "prefill-link"):
             from accord import worker_cmd
 
             return {"worker": worker_cmd.cmd_worker, "webhook": worker_cmd.cmd_webhook,
+                    "completion": worker_cmd.cmd_completion,
                     "prefill-link": worker_cmd.cmd_prefill_link}[args.command](args)
         if args.command == "audit":
             from accord.audit_cmd import cmd_audit_verify

@@ -87,6 +87,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     resend.add_argument("delivery", type=int)
     private = hs.add_parser("allow-private", help="allow or refuse private and loopback targets for the firm")
     private.add_argument("allow", choices=["yes", "no"])
+    completion = sub.add_parser("completion", help="an agreement's on-completion actions and their outcomes")
+    completion.add_argument("--firm", default="demo")
+    cs = completion.add_subparsers(dest="completion_command", required=True)
+    clog = cs.add_parser("log", help="each action of an agreement with every attempt (JSON lines)")
+    clog.add_argument("agreement")
+    cretry = cs.add_parser("retry", help="run a failed action again now")
+    cretry.add_argument("delivery", type=int)
     link = sub.add_parser("prefill-link", help="a signed start link that prefills a session from a CRM record")
     link.add_argument("--firm", default="demo")
     link.add_argument("--interview", required=True)
@@ -173,6 +180,38 @@ def _webhook(db: DB, firm_id: int, args: argparse.Namespace) -> int:
         webhooks.set_allow_private(db, firm_id, args.allow == "yes")
         print(f"private targets {'allowed' if args.allow == 'yes' else 'refused'}")
     return 0
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    from integrations import webhooks
+    from integrations.completion import outcomes
+    from store.database import make_engine
+    from store.models import Firm
+
+    settings = Settings.from_env()
+    db = make_engine(settings.database_url)
+    try:
+        with DB(db) as session:
+            firm = session.exec(select(Firm).where(Firm.slug == args.firm)).first()
+            if firm is None or firm.id is None:
+                print(f"accord: no firm {args.firm!r}", file=sys.stderr)
+                return 2
+            if args.completion_command == "retry":
+                try:
+                    webhooks.resend(session, firm.id, args.delivery)
+                except webhooks.WebhookError as exc:
+                    print(f"accord: {exc}", file=sys.stderr)
+                    return 1
+                print(f"delivery {args.delivery} queued")
+                return 0
+            for d, attempts in outcomes(session, firm.id, args.agreement):
+                print(json.dumps({"delivery": d.id, "kind": d.kind, "action": d.action_index, "status": d.status,
+                                  "attempts": [{"at": str(a.at), "ok": a.ok, "error": a.error, "request": a.request,
+                                                "response": a.response_body} for a in attempts]},
+                                 ensure_ascii=False, default=str))
+            return 0
+    finally:
+        db.dispose()
 
 
 def cmd_prefill_link(args: argparse.Namespace) -> int:

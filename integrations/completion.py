@@ -24,7 +24,7 @@ import engine
 from integrations import http, signature
 from integrations.connectors import ConnectorError, Registry, env_value
 from jobs.worker import Outcome
-from store.models import AuditEvent, Delivery, Envelope, Firm, InterviewVersion, OutboxEvent
+from store.models import AuditEvent, Delivery, DeliveryAttempt, Envelope, Firm, InterviewVersion, OutboxEvent
 from store.outbox import ENVELOPE_COMPLETED
 from store.sessions import compile_version, load_state
 
@@ -136,3 +136,13 @@ class CompletionConsumer:
                            content=body)
         return Outcome(ok=result.ok, request={"hook": name, "url": url, "body": body.decode()}, status=result.status,
                        body=result.body or None, error=result.error, duration_ms=result.duration_ms)
+
+
+def outcomes(db: DB, firm_id: int, agreement_id: str) -> list[tuple[Delivery, list[DeliveryAttempt]]]:
+    """The `on completion` actions of an agreement with every attempt (what the console shows; a
+    failed one is sent again with `integrations.webhooks.resend`)."""
+    rows = db.exec(select(Delivery).where(Delivery.firm_id == firm_id, Delivery.agreement_id == agreement_id,
+                                          Delivery.kind.in_(("action", "autosend")))  # type: ignore[attr-defined]
+                   .order_by(col(Delivery.id))).all()
+    return [(d, list(db.exec(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == d.id)
+                             .order_by(col(DeliveryAttempt.id))).all())) for d in rows]

@@ -406,12 +406,12 @@ class SigningPages:
         elif not typed:
             return self._render(token, await run_in_threadpool(
                 self._error_view, pid, {"signature": _("Draw your signature or type your full name.")}))
-        if self.signer is None:
-            return self._render(token, await run_in_threadpool(
-                self._error_view, pid, {}, _("Signing is not available on this server right now."), 503))
         entered = await run_in_threadpool(self._check_fields, pid, form, lang)
         if isinstance(entered, View):
             return self._render(token, entered)
+        if self.signer is None:
+            return self._render(token, await run_in_threadpool(
+                self._error_view, pid, {}, _("Signing is not available on this server right now."), 503))
         evidence = self._evidence(pid)
         identity = ceremony.SignerIdentity(name=me.name, email=me.email, role=me.role, method=evidence[0],
                                            evidence=evidence[1])
