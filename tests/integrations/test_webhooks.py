@@ -212,3 +212,21 @@ def test_send_test_event_and_firm_isolation(db_engine: Engine, firm_id: int) -> 
         assert [a["type"] for a in receiver.accepted] == ["webhook.test"]
     finally:
         receiver.stop()
+
+
+def test_redirects_are_never_followed(db_engine: Engine, firm_id: int) -> None:
+    target, bouncer = Receiver().start(), Receiver().start()
+    try:
+        ep_id, secret = endpoint(db_engine, firm_id, bouncer.url)
+        target.secret = bouncer.secret = secret
+        bouncer.redirect_to = "http://169.254.169.254/latest/meta-data/"
+        with DB(db_engine) as db:
+            outcome = webhooks.send_test(db, firm_id, ep_id)
+        assert not outcome.ok and outcome.status == 302 and outcome.error == "HTTP 302"
+        bouncer.redirect_to = target.url
+        with DB(db_engine) as db:
+            assert webhooks.send_test(db, firm_id, ep_id).status == 302
+        assert target.arrived == 0  # the redirect target was never called
+    finally:
+        target.stop()
+        bouncer.stop()

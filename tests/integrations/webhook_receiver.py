@@ -34,6 +34,7 @@ class Receiver:
         self.fail_next = 0  # answer 500 to this many valid deliveries (after recording them)
         self.delay = 0.0
         self.arrived = 0  # requests that reached the handler (before `delay`)
+        self.redirect_to = ""  # answer 302 to this URL instead
         self.server: ThreadingHTTPServer | None = None
         self.lock = threading.Lock()
 
@@ -54,6 +55,11 @@ class Receiver:
                     receiver.arrived += 1
                 if receiver.delay:
                     time.sleep(receiver.delay)
+                if receiver.redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", receiver.redirect_to)
+                    self.end_headers()
+                    return
                 now = receiver.clock.now().timestamp() if receiver.clock else time.time()
                 if not documented_verify(receiver.secret, self.headers.get("Accord-Signature", ""), body, now):
                     with receiver.lock:
