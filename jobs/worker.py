@@ -99,25 +99,32 @@ class Worker:
             ids = list(db.exec(select(OutboxEvent.id).where(col(OutboxEvent.dispatched_at).is_(None))
                                .order_by(col(OutboxEvent.id)).limit(self.batch)).all())
         for event_id in ids:
-            with DB(self.db) as db:
-                now = self.clock.now()
-                claimed = db.execute(update(OutboxEvent).where(col(OutboxEvent.id) == event_id,
-                                                               col(OutboxEvent.dispatched_at).is_(None))
-                                     .values(dispatched_at=now))
-                if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                    db.rollback()
-                    continue
-                event = db.get(OutboxEvent, event_id)
-                assert event is not None
-                for consumer in self.consumers.values():
-                    for endpoint_id, action_index in consumer.targets(db, event):
-                        db.add(Delivery(firm_id=event.firm_id, outbox_id=event.id or 0, kind=consumer.kind,
-                                        endpoint_id=endpoint_id, action_index=action_index,
-                                        agreement_id=event.agreement_id, seq=event.seq, next_attempt_at=now,
-                                        created_at=now))
-                db.commit()
-                done += 1
+            try:
+                done += self._dispatch_one(event_id)
+            except Exception as exc:  # a consumer failed to plan this event: it stays undispatched, tried again
+                log.error("dispatch failed: %s", type(exc).__name__)
         return done
+
+    def _dispatch_one(self, event_id: int | None) -> int:
+        """Claim one event and write its deliveries, in one transaction; 1 when this call did it."""
+        with DB(self.db) as db:
+            now = self.clock.now()
+            claimed = db.execute(update(OutboxEvent).where(col(OutboxEvent.id) == event_id,
+                                                           col(OutboxEvent.dispatched_at).is_(None))
+                                 .values(dispatched_at=now))
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                db.rollback()
+                return 0
+            event = db.get(OutboxEvent, event_id)
+            assert event is not None
+            for consumer in self.consumers.values():
+                for endpoint_id, action_index in consumer.targets(db, event):
+                    db.add(Delivery(firm_id=event.firm_id, outbox_id=event.id or 0, kind=consumer.kind,
+                                    endpoint_id=endpoint_id, action_index=action_index,
+                                    agreement_id=event.agreement_id, seq=event.seq, next_attempt_at=now,
+                                    created_at=now))
+            db.commit()
+            return 1
 
     # -- 2. what is due -----------------------------------------------------------------------
 

@@ -230,3 +230,26 @@ def test_redirects_are_never_followed(db_engine: Engine, firm_id: int) -> None:
     finally:
         target.stop()
         bouncer.stop()
+
+
+def test_a_consumer_failing_on_one_event_does_not_hold_back_the_others(db_engine: Engine, firm_id: int) -> None:
+    class Picky(WebhookConsumer):
+        def targets(self, db: DB, event: object) -> list[tuple[int | None, int | None]]:
+            if getattr(event, "agreement_id", "") == "poison":
+                raise RuntimeError("cannot plan this one")
+            return super().targets(db, event)  # type: ignore[arg-type]
+
+    clock = ManualClock(T0)
+    receiver = Receiver(clock=clock).start()
+    try:
+        _ep_id, receiver.secret = endpoint(db_engine, firm_id, receiver.url)
+        worker = Worker(db_engine, [Picky()], clock=clock)
+        emit(db_engine, firm_id, outbox.SESSION_STARTED, "poison", clock.now())
+        good = emit(db_engine, firm_id, outbox.SESSION_STARTED, "fine", clock.now())
+        worker.run_once()
+        assert receiver.ids() == [good]
+        with DB(db_engine) as db:
+            stuck = db.exec(select(outbox.OutboxEvent).where(outbox.OutboxEvent.agreement_id == "poison")).one()
+            assert stuck.dispatched_at is None  # left for a later pass, not lost
+    finally:
+        receiver.stop()
