@@ -7,10 +7,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis  # noqa: F401 - see below
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session as DB
 
+# hypothesis is imported here, at collection, because its pytest plugin imports it lazily at the end of
+# the run otherwise, and on CPython 3.11.7 parsing a module after Playwright's greenlets ran (the browser
+# test here) can fail with "SystemError: AST constructor recursion depth mismatch" (CPython gh-106905).
 _HERE = str(Path(__file__).resolve().parent)
 _LIVE = str(Path(__file__).resolve().parents[1] / "live")  # LiveServer, Inbox, browsing helpers
 for _path in (_HERE, _LIVE):

@@ -72,9 +72,12 @@ def test_kill_9_in_the_middle_of_a_delivery_loses_nothing(tmp_path: Path) -> Non
             assert list(dict.fromkeys(ids)) == emitted  # in sequence order, none lost
             seqs = list(dict.fromkeys(a["seq"] for a in receiver.accepted))
             assert seqs == [1, 2, 3, 4, 5]
-            with DB(db) as session:
-                wait_for(lambda: {d.status for d in DB(db).exec(select(Delivery)).all()} == {"delivered"}, 20,
-                         "all deliveries recorded as delivered")
+
+            def statuses() -> set[str]:
+                with DB(db) as session:
+                    return {d.status for d in session.exec(select(Delivery)).all()}
+
+            wait_for(lambda: statuses() == {"delivered"}, 20, "all deliveries recorded as delivered")
         finally:
             for proc in procs:
                 if proc.poll() is None:
