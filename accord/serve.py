@@ -21,6 +21,7 @@ from accord.settings import Settings
 if TYPE_CHECKING:
     from signing.mail import Mailer
     from signing.pki import PKI
+    from signing.sms import SmsSender
     from web.options import WebOptions
 
 log = logging.getLogger("accord.serve")
@@ -88,6 +89,15 @@ def mailer(settings: Settings) -> Mailer:
     return ConsoleMailer()
 
 
+def sms_sender(settings: Settings) -> SmsSender:
+    """The SMS gateway when `ACCORD_SMS_URL` is set; else the console (the demo prints the codes)."""
+    from signing.sms import ConsoleSms, HttpSmsGateway
+
+    if settings.sms_url:
+        return HttpSmsGateway(settings.sms_url, settings.sms_account, settings.sms_token, settings.sms_from)
+    return ConsoleSms()
+
+
 def open_pki(settings: Settings) -> PKI:
     """Accord's CA in `<data dir>/pki`, created on first start (keys encrypted; see signing/pki.py)."""
     from signing.pki import PKI
@@ -114,7 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     mail = mailer(settings)
     app = create_app(db, secret_key(settings), blob_dir=settings.data_dir / "blobs", options=web_options(settings),
                      mailer=mail, pki=open_pki(settings), public_url=settings.public_url,
-                     integrations=registry(settings))
+                     sms=sms_sender(settings), integrations=registry(settings))
     # The outbox worker runs in-process (webhooks, on-completion actions) unless ACCORD_WORKER=off,
     # for deployments that run `accord worker` processes instead.
     stop = None

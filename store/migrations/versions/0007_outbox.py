@@ -1,7 +1,7 @@
 """outbox of domain events, webhook endpoints and secrets, deliveries and their log
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0009 (relinked after main merged 0009; first written on 0004)
 Create Date: 2026-11-27
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
