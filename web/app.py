@@ -27,6 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from integrations.connectors import Registry
 from signing.mail import Mailer, code_sender, envelope_notifier
 from signing.pki import PKI
 from signing.sms import SmsSender, sms_code_sender
@@ -36,6 +37,7 @@ from web.agreement import AgreementPages
 from web.api import Api
 from web.chat import Chat
 from web.options import WebOptions
+from web.prefill import PrefillStart
 from web.resume import Resume
 from web.signing import SigningPages
 from web.trust import TrustEndpoints
@@ -163,7 +165,7 @@ def htmx_script() -> bytes:
 def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = False,
                options: WebOptions | None = None, blob_dir: Path | None = None,
                mailer: Mailer | None = None, pki: PKI | None = None, public_url: str = "",
-               sms: SmsSender | None = None) -> Starlette:
+               sms: SmsSender | None = None, integrations: Registry | None = None) -> Starlette:
     """The application over an already created (and normally migrated) database engine.
 
     `secret_key` signs the session cookie and derives the CSRF tokens (`accord serve` passes
@@ -239,6 +241,7 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             *(TrustEndpoints(pki).routes() if pki is not None else []),
             *Chat(wizard).routes(),
             *resume.routes(),
+            *PrefillStart(wizard, secret, integrations or Registry()).routes(),
             Route("/static/vendor/htmx.min.js", htmx_js),
             *Api(db, secret).routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
