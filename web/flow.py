@@ -213,14 +213,22 @@ def back(db_engine: Engine, session_id: str, version: int) -> Step:
 
 def _save(db: Connection, row: SessionSnapshot, iv: engine.Interview, state: State) -> Step:
     seen = row.version
+    # Planned (on a copy: planning may compute values that are not the step's) before the save, so a
+    # step that ends the interview is recorded as its completion in the same transaction.
+    planned = State.from_json(state.to_json())
+    after = engine.plan(iv, planned)
     try:
-        save_step(db, row, state)
+        save_step(db, row, state, completed=ended(after))
     except StaleSession:
         fresh, iv, state = load(db, row.id)
         return Step("stale", engine.plan(iv, state), fresh.version, state.lang)
-    # The log is stored now: the state goes on after it (as `load_step` would read it back).
-    state.logged += len(state.log)
-    state.log = []
-    screen = engine.plan(iv, state)
-    _keep_plan(row.id, seen + 1, state, screen)
-    return Step("ok", screen, seen + 1, state.lang)
+    # Kept for the session's next step (see `_plan`): the planned copy, its log now stored.
+    planned.logged += len(planned.log)
+    planned.log = []
+    _keep_plan(row.id, seen + 1, planned, after)
+    return Step("ok", after, seen + 1, state.lang)
+
+
+def ended(step: Screen | Done) -> bool:
+    """The interview is over at this screen (its end screen, or nothing left to ask)."""
+    return isinstance(step, Done) or step.is_end
