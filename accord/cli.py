@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_verify = audit_sub.add_parser("verify", help="recompute an envelope's audit chain from the database")
     audit_verify.add_argument("envelope", help="the envelope id")
+    from accord.staff_cmd import add_parser as add_staff_parser
+
+    add_staff_parser(sub)
     return parser
 
 
@@ -208,6 +211,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from accord.envelope_cmd import cmd_envelope_tick
 
             return cmd_envelope_tick()
+        if args.command == "staff":
+            from accord.staff_cmd import cmd_staff
+
+            return cmd_staff(args)
         if args.command == "audit":
             from accord.audit_cmd import cmd_audit_verify
 

@@ -30,6 +30,7 @@ from signing.states import (
     check_envelope,
     check_participant,
 )
+from store import changes
 from store.models import Envelope, Participant, utcnow
 
 log = logging.getLogger("accord.signing")
@@ -156,8 +157,17 @@ def _route(db: DB, envelope: Envelope, people: list[Participant], now: dt.dateti
     return notices
 
 
-def _commit_and_notify(db: DB, notices: Iterable[Notice], notifier: Notifier | None) -> None:
+def _changed(envelope: Envelope) -> None:
+    """Tell the console (`store.changes`) that this envelope changed; call after the commit."""
+    changes.publish(changes.Change("envelope", envelope.firm_id, session_id=envelope.session_id,
+                                   envelope_id=envelope.id))
+
+
+def _commit_and_notify(db: DB, notices: Iterable[Notice], notifier: Notifier | None,
+                       envelope: Envelope | None = None) -> None:
     db.commit()
+    if envelope is not None:
+        _changed(envelope)
     for notice in notices:
         if notifier is None:
             continue
@@ -204,6 +214,7 @@ def create(db: DB, firm_id: int, *, title: str, language: str, pdf_sha256: str, 
                  detail={"participants": [{"role": s.role, "action": s.action, "order": s.order} for s in parties]})
     db.commit()
     db.refresh(envelope)
+    _changed(envelope)
     return envelope
 
 
@@ -215,7 +226,7 @@ def send(db: DB, envelope_id: str, notifier: Notifier | None = None, *, now: dt.
     _bump(db, envelope, status=E.SENT.value, sent_at=now)
     audit.append(db, envelope.id, "sender", "sent", ip=request.ip, user_agent=request.user_agent, at=now)
     notices = _route(db, envelope, people, now)
-    _commit_and_notify(db, notices, notifier)
+    _commit_and_notify(db, notices, notifier, envelope)
     return notices
 
 
@@ -253,6 +264,7 @@ def opened(db: DB, participant_id: str, *, now: dt.datetime | None = None, reque
     _bump(db, envelope)
     audit.append(db, envelope.id, me.id, "opened", ip=request.ip, user_agent=request.user_agent, at=now)
     db.commit()
+    _changed(envelope)
 
 
 def identified(db: DB, participant_id: str, method: str, evidence: dict[str, Any], *,
@@ -268,6 +280,7 @@ def identified(db: DB, participant_id: str, method: str, evidence: dict[str, Any
     audit.append(db, envelope.id, me.id, "identified", detail={"method": method, **evidence}, ip=request.ip,
                  user_agent=request.user_agent, at=now)
     db.commit()
+    _changed(envelope)
 
 
 def consented(db: DB, participant_id: str, disclosure: str, *, now: dt.datetime | None = None,
@@ -282,6 +295,7 @@ def consented(db: DB, participant_id: str, disclosure: str, *, now: dt.datetime 
     audit.append(db, envelope.id, me.id, "consented", detail={"disclosure": disclosure}, ip=request.ip,
                  user_agent=request.user_agent, at=now)
     db.commit()
+    _changed(envelope)
 
 
 def acted(db: DB, participant_id: str, notifier: Notifier | None = None, *, doc_after: str | None = None,
@@ -310,7 +324,7 @@ def acted(db: DB, participant_id: str, notifier: Notifier | None = None, *, doc_
     audit.append(db, envelope.id, me.id, verb, detail=detail, ip=request.ip, user_agent=request.user_agent,
                  doc_before=before, doc_after=doc_after or before, at=now)
     notices = _route(db, envelope, people, now)
-    _commit_and_notify(db, notices, notifier)
+    _commit_and_notify(db, notices, notifier, envelope)
     return notices
 
 
@@ -331,7 +345,7 @@ def decline(db: DB, participant_id: str, reason: str, notifier: Notifier | None 
                  user_agent=request.user_agent, at=now)
     notices = [Notice("declined", envelope.id, p.id, {"role": me.role}) for p in people
                if p.id != me.id and p.status in (P.NOTIFIED, P.OPENED, P.IDENTIFIED, P.ACTED)]
-    _commit_and_notify(db, notices, notifier)
+    _commit_and_notify(db, notices, notifier, envelope)
     return notices
 
 
@@ -345,8 +359,48 @@ def void(db: DB, envelope_id: str, reason: str, notifier: Notifier | None = None
                  user_agent=request.user_agent, at=now)
     notices = [Notice("voided", envelope.id, p.id) for p in people
                if p.status in (P.NOTIFIED, P.OPENED, P.IDENTIFIED, P.ACTED)]
-    _commit_and_notify(db, notices, notifier)
+    _commit_and_notify(db, notices, notifier, envelope)
     return notices
+
+
+def remind(db: DB, envelope_id: str, notifier: Notifier | None = None, *, actor: str = "sender",
+           now: dt.datetime | None = None, request: Request = NO_REQUEST) -> list[Notice]:
+    """Remind now (a sender's "remind" button): every participant whose turn it is and who has not
+    acted gets a reminder, counted and audited like the scheduled ones of `tick`."""
+    now = now or utcnow()
+    envelope, people = load(db, envelope_id)
+    _require_in_flight(envelope, now)
+    due = [p for p in people if p.status in (P.NOTIFIED, P.OPENED, P.IDENTIFIED)]
+    if not due:
+        raise EnvelopeError("no one is waiting to act")
+    _bump(db, envelope)
+    for p in due:
+        p.reminders += 1
+        p.reminded_at = now
+        db.add(p)
+        audit.append(db, envelope.id, actor, "reminder_sent", detail={"participant": p.id, "reminder": p.reminders},
+                     ip=request.ip, user_agent=request.user_agent, at=now)
+    notices = [Notice("reminder", envelope.id, p.id) for p in due]
+    _commit_and_notify(db, notices, notifier, envelope)
+    return notices
+
+
+def extend(db: DB, envelope_id: str, expires_at: dt.datetime, *, actor: str = "sender",
+           now: dt.datetime | None = None, request: Request = NO_REQUEST) -> None:
+    """Move an in-flight envelope's expiry later (the warning is sent again before the new date)."""
+    now = now or utcnow()
+    envelope, _people = load(db, envelope_id)
+    if envelope.status != E.SENT:
+        raise EnvelopeError(f"the envelope is {envelope.status}")
+    if expires_at <= now:
+        raise EnvelopeError("the new expiry must be in the future")
+    before = envelope.expires_at
+    _bump(db, envelope, expires_at=expires_at, expiry_warned_at=None)
+    audit.append(db, envelope.id, actor, "expiry_extended",
+                 detail={"from": _aware(before).isoformat() if before else None, "to": expires_at.isoformat()},
+                 ip=request.ip, user_agent=request.user_agent, at=now)
+    db.commit()
+    _changed(envelope)
 
 
 def delegate(db: DB, participant_id: str, name: str, email: str, reason: str, notifier: Notifier | None = None,
@@ -369,7 +423,7 @@ def delegate(db: DB, participant_id: str, name: str, email: str, reason: str, no
     audit.append(db, envelope.id, me.id, "delegated", detail={"from": me.id, "to": new.id, "reason": reason},
                  ip=request.ip, user_agent=request.user_agent, at=now)
     notices = _route(db, envelope, people, now)
-    _commit_and_notify(db, notices, notifier)
+    _commit_and_notify(db, notices, notifier, envelope)
     return new
 
 
@@ -421,4 +475,6 @@ def _tick_one(db: DB, envelope_id: str, now: dt.datetime, warn_before: dt.timede
                              detail={"participant": p.id, "reminder": p.reminders}, at=now)
             notices = [Notice("reminder", envelope.id, p.id) for p in due]
     db.commit()
+    if notices or envelope.status != E.SENT.value:
+        _changed(envelope)
     return notices

@@ -246,3 +246,23 @@ class IdentityChallenge(SQLModel, table=True):
     expires_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     verified_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class ConsoleAction(SQLModel, table=True):
+    """One thing a staff member did to an applicant from the console (invite, resend, remind,
+    extend, void, reassign): append-only, so the firm can always see who did what and when.
+    Envelope actions also land in the envelope's own hash-chained audit trail; this table covers
+    the applicant's side, which has no envelope yet when the link is first sent."""
+
+    __tablename__ = "console_action"
+    __table_args__ = (Index("ix_console_action_session_at", "session_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), nullable=False, index=True))
+    staff_id: int = Field(sa_column=Column(Integer, ForeignKey("staff.id"), nullable=False))
+    session_id: str = Field(sa_column=Column(String(64), ForeignKey("interview_session.id"), nullable=False))
+    envelope_id: str | None = Field(default=None, sa_column=Column(String(64), ForeignKey("envelope.id"),
+                                                                   nullable=True))
+    action: str = Field(sa_column=Column(String(32), nullable=False))
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))

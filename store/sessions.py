@@ -19,6 +19,7 @@ from sqlmodel import Session as DB
 from sqlmodel import col, select
 
 import engine
+from store import changes
 from store.groupcommit import Job, group
 from store.models import AnswerEvent, Firm, InterviewVersion, Session, Upload, utcnow
 
@@ -106,6 +107,7 @@ def start_session(db: DB, firm: Firm, version: InterviewVersion, lang: str) -> S
     db.add(session)
     db.commit()
     db.refresh(session)
+    changes.publish(changes.Change("session", session.firm_id, session_id=session.id))
     return session
 
 
@@ -180,6 +182,7 @@ def save_step(db: DB, session: Row, state: engine.State) -> Row:
         _write_steps(db, [job])
     if job.error is not None:
         raise job.error
+    changes.publish(changes.Change("session", session.firm_id, session_id=session.id))
     if isinstance(session, SessionSnapshot):
         return cast(Row, replace(cast(SessionSnapshot, session), version=session.version + 1, logged=len(state.log)))
     db.expire(session)
