@@ -94,6 +94,11 @@ FIELD_MESSAGES = [_("An e-mail address is needed to send the link."),
                   _("The applicant is assigned to this agent already.")]
 
 
+# The `{action}` of `/console/s/{session_id}/{action}` and `/console/e/{envelope_id}/{action}`.
+SESSION_ACTIONS = ("resend", "remind", "reassign")
+ENVELOPE_ACTIONS = ("extend", "void")
+
+
 @dataclass(frozen=True)
 class Login:
     staff: Staff
@@ -214,6 +219,9 @@ class Console:
         return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
     def _to_login(self, request: Request) -> Response:
+        found = self._read_cookie(request)
+        if found is not None and not found[1]:  # the password is done, the code is not
+            return RedirectResponse("/console/2fa", status_code=303)
         response = RedirectResponse("/console/login?expired=1" if COOKIE in request.cookies else "/console/login",
                                     status_code=303)
         response.delete_cookie(COOKIE, path="/console")
@@ -470,7 +478,7 @@ class Console:
             return got
         lang, login, form = got
         session_id, action = request.path_params["session_id"], request.path_params["action"]
-        if action not in ("resend", "remind", "reassign"):
+        if action not in SESSION_ACTIONS:
             return self._not_found(request, lang, login)
         scope = Scope.of(login.staff)
 
@@ -502,7 +510,7 @@ class Console:
             return got
         lang, login, form = got
         envelope_id, action = request.path_params["envelope_id"], request.path_params["action"]
-        if action not in ("extend", "void"):
+        if action not in ENVELOPE_ACTIONS:
             return self._not_found(request, lang, login)
         scope = Scope.of(login.staff)
         back: list[str] = []
