@@ -76,6 +76,7 @@ EXPIRED = _("Your session has ended. Please log in again.")
 NO_MAIL = _("This server cannot send e-mail, so it cannot send the link.")
 MAIL_FAILED = _("The e-mail could not be sent just now. Please try again in a few minutes.")
 VIEW_ONLY = _("Your account can look but not change anything.")
+NOT_FOUND = _("There is no such applicant in your console.")
 DONE = {"resend": _("The link was sent again."), "remind": _("A reminder was sent."),
         "reassign": _("The applicant was reassigned."), "extend": _("The expiry was extended."),
         "void": _("The envelope was voided."), "invite": _("The invitation was sent.")}
@@ -229,7 +230,7 @@ class Console:
 
     def _not_found(self, request: Request, lang: str, login: Login) -> Response:
         return self._page(request, "console_message.html", lang, login, status=404,
-                          message=translator(lang)("There is no such applicant in your console."))
+                          message=translator(lang)(NOT_FOUND))
 
     # -- logging in ----------------------------------------------------------------------------
 
@@ -502,7 +503,10 @@ class Console:
                                    notifier=self.notifier)
                 return None
 
-        return await self._run(request, lang, login, work, f"/console/s/{session_id}?done={action}")
+        done = f"/console/s/{session_id}?done={action}"
+        if action == "reassign" and scope.agent_filter is not None:
+            done = "/console?done=reassign"  # given away: no longer in this agent's console
+        return await self._run(request, lang, login, work, done)
 
     async def envelope_action(self, request: Request) -> Response:
         got = await self._acting(request)
