@@ -24,8 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, tuple_
-from sqlalchemy.sql.selectable import ScalarSelect
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, tuple_
 from sqlmodel import Session as DB
 
 from store.models import (
@@ -56,7 +55,7 @@ ENVELOPE_STATUS = {"sent": "signing", "completed": "signed", "declined": "declin
                    "expired": "expired"}
 MAX_PER_PAGE = 200
 MAX_PAGE = 100  # offset pages stop here (100 × 50 rows); further on, use the keyset cursor
-COUNT_LIMIT = 10_000  # `total` counts up to this many, then says "at least"
+COUNT_LIMIT = 1_000  # `total` counts up to this many, then says "more than" (counting is the costly part)
 DEFAULT_STUCK_AFTER = dt.timedelta(hours=48)
 DEFAULT_FAILED_CODES = 3  # wrong codes typed by one participant before the row is flagged
 # A participant still has to prove who they are in these states (later ones are past the codes).
@@ -96,9 +95,10 @@ class ParticipantView:
 @dataclass(frozen=True)
 class StuckFlags:
     """Why a row needs a human. `idle`: no activity for the firm's threshold, either in the
-    interview (not completed, not touched since) or in signing (envelope sent, no signing event
-    since); `failed_codes`: a participant still to be identified typed `DEFAULT_FAILED_CODES` or
-    more wrong codes; `declined_card`: payments says the card was declined."""
+    interview (not completed, no envelope, not touched since) or in signing (newest envelope out
+    for signing, no signing event since); `failed_codes`: on the newest envelope, out for
+    signing, a participant still to be identified typed `DEFAULT_FAILED_CODES` or more wrong
+    codes; `declined_card`: payments says the card was declined."""
 
     idle: bool = False
     failed_codes: bool = False
@@ -227,8 +227,6 @@ def list_applicants(
     per_page = min(max(per_page, 1), MAX_PER_PAGE)
     page = min(max(page, 1), MAX_PAGE)
     cutoff = now - stuck_after
-    latest = _latest_envelope(firm_id)
-    env_status = select(E.c.status).where(E.c.id == latest).scalar_subquery()
 
     where: list[ColumnElement[bool]] = [S.c.firm_id == firm_id]
     if agent_id is not None:
@@ -239,9 +237,9 @@ def list_applicants(
     if query is not None and query.strip():
         where.append(_search(query.strip()))
     if status is not None and status != "stuck":
-        where.append(_status_filter(status, env_status))
+        where.append(_status_filter(firm_id, status))
     if stuck_only or status == "stuck":
-        where.append(_stuck_filter(firm_id, latest, cutoff))
+        where.append(_stuck_filter(firm_id, cutoff))
 
     base = (
         select(
@@ -282,15 +280,16 @@ def visible_agent(staff: Staff) -> int | None:
     return staff.id if staff.role == "agent" and not staff.sees_all else None
 
 
-def _latest_envelope(firm_id: int) -> ScalarSelect[Any]:
-    """The id of the session's newest envelope, as a correlated subquery on `S`."""
-    return (
-        select(E.c.id)
-        .where(E.c.session_id == S.c.id, E.c.firm_id == firm_id)
-        .order_by(E.c.created_at.desc(), E.c.id.desc())
-        .limit(1)
-        .correlate(S)
-        .scalar_subquery()
+def _newest_envelopes(firm_id: int, statuses: Sequence[str]) -> Select[Any]:
+    """The ids of the firm's sessions whose newest envelope is in one of `statuses`, driven from
+    the envelope table (`ix_envelope_firm_status`): a status most sessions are not in is found
+    without walking every session."""
+    e, newer = E.alias("e"), E.alias("newer")
+    return select(e.c.session_id).where(
+        e.c.firm_id == firm_id, e.c.status.in_(statuses), e.c.session_id.is_not(None),
+        ~exists().where(newer.c.session_id == e.c.session_id,
+                        or_(newer.c.created_at > e.c.created_at,
+                            and_(newer.c.created_at == e.c.created_at, newer.c.id > e.c.id))),
     )
 
 
@@ -304,12 +303,12 @@ def _search(query: str) -> ColumnElement[bool]:
     )
 
 
-def _status_filter(status: str, env_status: ScalarSelect[Any]) -> ColumnElement[bool]:
+def _status_filter(firm_id: int, status: str) -> ColumnElement[bool]:
     """The same status `_status_of` derives for a row, as SQL."""
     for envelope_status, name in ENVELOPE_STATUS.items():
         if name == status:
-            return env_status == envelope_status
-    no_envelope = or_(env_status.is_(None), env_status == "draft")
+            return S.c.id.in_(_newest_envelopes(firm_id, [envelope_status]))
+    no_envelope = S.c.id.not_in(_newest_envelopes(firm_id, list(ENVELOPE_STATUS)))
     if status == "completed":
         return and_(S.c.completed_at.is_not(None), no_envelope)
     return and_(S.c.completed_at.is_(None), no_envelope)  # in_progress
@@ -321,25 +320,29 @@ def _status_of(completed_at: dt.datetime | None, envelope_status: str | None) ->
     return "completed" if completed_at is not None else "in_progress"
 
 
-def _stuck_filter(firm_id: int, latest: ScalarSelect[Any], cutoff: dt.datetime) -> ColumnElement[bool]:
-    """SQL for `StuckFlags.any` (the same rules `_build_rows` applies to a page)."""
-    env_status = select(E.c.status).where(E.c.id == latest).scalar_subquery()
-    env_sent = select(E.c.sent_at).where(E.c.id == latest).scalar_subquery()
-    last_event = select(func.max(A.c.at)).where(A.c.envelope_id == latest).scalar_subquery()
-    no_envelope = or_(env_status.is_(None), env_status == "draft")
-    idle = or_(
-        and_(S.c.completed_at.is_(None), no_envelope, S.c.updated_at < cutoff),
-        and_(env_status == "sent", func.coalesce(last_event, env_sent) < cutoff),
+def _stuck_filter(firm_id: int, cutoff: dt.datetime) -> ColumnElement[bool]:
+    """SQL for `StuckFlags.any` (the same rules `_build_rows` applies to a page): each flag is a
+    set of session ids found from its own side (an idle interview from the session's columns,
+    idle signing and failed codes from the firm's envelopes out for signing)."""
+    idle_interview = and_(S.c.completed_at.is_(None), S.c.updated_at < cutoff,
+                          S.c.id.not_in(_newest_envelopes(firm_id, list(ENVELOPE_STATUS))))
+    out = _newest_envelopes(firm_id, ["sent"]).subquery("out")
+    sent = E.alias("sent")
+    last_event = select(func.max(A.c.at)).where(A.c.envelope_id == sent.c.id).scalar_subquery()
+    idle_signing = (
+        select(sent.c.session_id)
+        .where(sent.c.session_id.in_(select(out.c.session_id)), sent.c.firm_id == firm_id, sent.c.status == "sent",
+               func.coalesce(last_event, sent.c.sent_at) < cutoff)
     )
-    failed = (
-        select(P.c.id)
-        .select_from(P.join(IC, IC.c.participant_id == P.c.id))
-        .where(P.c.envelope_id == latest, P.c.status.in_(AWAITING_IDENTITY))
-        .group_by(P.c.id)
+    failing = (
+        select(sent.c.session_id)
+        .select_from(sent.join(P, P.c.envelope_id == sent.c.id).join(IC, IC.c.participant_id == P.c.id))
+        .where(sent.c.session_id.in_(select(out.c.session_id)), sent.c.firm_id == firm_id, sent.c.status == "sent",
+               P.c.status.in_(AWAITING_IDENTITY))
+        .group_by(sent.c.session_id, P.c.id)
         .having(_failed_codes_sum() >= DEFAULT_FAILED_CODES)
-        .exists()
     )
-    flags: list[ColumnElement[bool]] = [idle, failed]
+    flags: list[ColumnElement[bool]] = [idle_interview, S.c.id.in_(idle_signing), S.c.id.in_(failing)]
     if _declined_cards is not None:
         flags.append(S.c.id.in_(_declined_cards(firm_id)))
     return or_(*flags)
@@ -389,7 +392,8 @@ def _build_rows(db: DB, firm_id: int, rows: Sequence[Any], now: dt.datetime, cut
             signing_at = _aware(env.sent_at)
         idle = ((completed is None and env_status in (None, "draft") and updated < cutoff)
                 or (env_status == "sent" and signing_at is not None and signing_at < cutoff))
-        failed = any(p.failed_codes >= DEFAULT_FAILED_CODES and p.status in AWAITING_IDENTITY for p in people)
+        failed = env_status == "sent" and any(
+            p.failed_codes >= DEFAULT_FAILED_CODES and p.status in AWAITING_IDENTITY for p in people)
         out.append(ApplicantRow(
             session_id=r.id, interview=r.interview, display_name=r.display_name, contact_email=r.contact_email,
             agent_id=r.agent_id, agent_name=r.agent_name, current_block=r.current_block,

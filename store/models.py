@@ -74,7 +74,11 @@ class Session(SQLModel, table=True):
     __tablename__ = "interview_session"
     # The console lists a firm's (or an agent's) sessions by last activity.
     __table_args__ = (Index("ix_interview_session_firm_updated", "firm_id", "updated_at"),
-                      Index("ix_interview_session_agent_updated", "agent_id", "updated_at"))
+                      Index("ix_interview_session_agent_updated", "agent_id", "updated_at"),
+                      # Reports (manage.reports, migration 0008): completions in a date range, read
+                      # from the index alone; the funnel's sessions started in a range.
+                      Index("ix_interview_session_firm_completed", "firm_id", "completed_at", "created_at"),
+                      Index("ix_interview_session_firm_created", "firm_id", "created_at"))
 
     id: str = Field(default_factory=new_session_id, sa_column=Column(String(64), primary_key=True))
     firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), nullable=False, index=True))
@@ -159,6 +163,11 @@ class Envelope(SQLModel, table=True):
     """An agreement version sent for signing. Status and seal follow `signing.states`."""
 
     __tablename__ = "envelope"
+    # The console (manage.applicants, migration 0008): a session's newest envelope; a firm's
+    # envelopes in a status; envelopes completed in a date range (reports).
+    __table_args__ = (Index("ix_envelope_session_created", "session_id", "created_at"),
+                      Index("ix_envelope_firm_status", "firm_id", "status"),
+                      Index("ix_envelope_firm_completed", "firm_id", "completed_at", "sent_at"))
 
     id: str = Field(default_factory=new_session_id, sa_column=Column(String(64), primary_key=True))
     firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), nullable=False, index=True))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, bindparam, func, insert, update
+from sqlalchemy import Boolean, Engine, Text, bindparam, case, func, insert, null, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DB
@@ -154,10 +154,26 @@ def _log(db: DB, session_id: str) -> list[dict[str, Any]]:
     ]
 
 
+@dataclass(frozen=True)
+class StepProgress:
+    """Where the applicant stands after a step, as the console lists it: the block and section
+    of the screen planned next, the percent complete, who the applicant is (the interview's
+    first party's name and e-mail, when answered) and whether the interview has reached its end.
+    The front end computes it where it plans the screen (the store never plans) and hands it to
+    `save_step`, which writes it in the same UPDATE as the state."""
+
+    block: str | None
+    section: str | None
+    percent: int
+    display_name: str | None = None
+    contact_email: str | None = None
+    completed: bool = False
+
+
 Row = TypeVar("Row", Session, SessionSnapshot)
 
 
-def save_step(db: DB, session: Row, state: engine.State) -> Row:
+def save_step(db: DB, session: Row, state: engine.State, progress: StepProgress | None = None) -> Row:
     """Write `state` as the session's new state and append its new log entries, in one
     transaction, committed before returning.
 
@@ -172,7 +188,8 @@ def save_step(db: DB, session: Row, state: engine.State) -> Row:
     # A snapshot knows how many events were stored when it was read; the version guard proves
     # that is still so when its UPDATE goes through (only save_step writes both, together).
     logged = session.logged if isinstance(session, SessionSnapshot) else None
-    job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.log, utcnow(), logged))
+    job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.log, utcnow(), logged,
+                         progress))
     bind = db.get_bind()
     assert isinstance(bind, Engine)
     if bind.dialect.name == "sqlite" and _idle(db):
@@ -198,6 +215,7 @@ class _StepWrite:
     log: list[dict[str, Any]]
     now: dt.datetime
     logged: int | None  # events stored when the state was read, if known (else asked)
+    progress: StepProgress | None = None
 
 
 def _idle(db: DB) -> bool:
@@ -218,6 +236,14 @@ _UPDATE_STATE = (
     # A saved step ends the screen a draft was typed on: the draft goes with it.
     .values(state=bindparam("b_state"), lang=bindparam("b_lang"), updated_at=bindparam("b_now"),
             version=bindparam("b_next"), draft=None)
+)
+# The same, keeping the console's columns true (`StepProgress`).
+_UPDATE_STATE_PROGRESS = _UPDATE_STATE.values(
+    current_block=bindparam("b_block"), current_section=bindparam("b_section"), progress=bindparam("b_percent"),
+    display_name=func.coalesce(bindparam("b_name", type_=Text), _SESSIONS.c.display_name),
+    contact_email=func.coalesce(bindparam("b_email", type_=Text), _SESSIONS.c.contact_email),
+    completed_at=case((bindparam("b_completed", type_=Boolean) == true(),
+                       func.coalesce(_SESSIONS.c.completed_at, bindparam("b_now"))), else_=null()),
 )
 _SESSION_ROW = sa_select(
     _SESSIONS.c.firm_id, _SESSIONS.c.interview_version_id, _SESSIONS.c.lang, _SESSIONS.c.version, _SESSIONS.c.state
@@ -245,8 +271,15 @@ def _write_steps(db: DB, jobs: list[Job]) -> None:
                 job.error = StoreError("the state's answer log is shorter than the stored one (the log is append-only)")
                 continue
             # The guarded UPDATE takes the write lock (SQLite) / row lock (PostgreSQL).
-            result = conn.execute(_UPDATE_STATE, {"b_id": w.session_id, "b_seen": w.seen, "b_state": w.state,
-                                                  "b_lang": w.lang, "b_now": w.now, "b_next": w.seen + 1})
+            params: dict[str, Any] = {"b_id": w.session_id, "b_seen": w.seen, "b_state": w.state, "b_lang": w.lang,
+                                      "b_now": w.now, "b_next": w.seen + 1}
+            statement = _UPDATE_STATE
+            if w.progress is not None:
+                statement = _UPDATE_STATE_PROGRESS
+                params.update(b_block=w.progress.block, b_section=w.progress.section,
+                              b_percent=max(0, min(100, w.progress.percent)), b_name=w.progress.display_name,
+                              b_email=w.progress.contact_email, b_completed=w.progress.completed)
+            result = conn.execute(statement, params)
             if result.rowcount != 1:
                 job.error = StaleSession("the session was changed by another request; reload it and try again")
                 continue

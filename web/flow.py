@@ -28,6 +28,7 @@ from store.sessions import (
     SessionNotFound,
     SessionSnapshot,
     StaleSession,
+    StepProgress,
     compile_version,
     latest_version,
     load_step,
@@ -164,11 +165,27 @@ def back(db_engine: Engine, session_id: str, version: int) -> Step:
         return _save(db, row, iv, state)
 
 
+def planned(iv: engine.Interview, state: State) -> tuple[Screen | Done, StepProgress]:
+    """The screen that follows `state` and where that leaves the applicant (`StepProgress`, the
+    console's columns), planned on a copy: planning may compute variables, and the state that
+    is saved must stay what the applicant's answers made it (the next request plans it again,
+    exactly like this)."""
+    copy = State.from_json(state.to_json())
+    screen = engine.plan(iv, copy)
+    name, email = engine.contact(iv, copy)
+    if isinstance(screen, Done):
+        return screen, StepProgress(None, None, 100, name, email, completed=True)
+    percent = screen.progress if screen.progress is not None else (
+        100 if screen.is_end else min(95, 5 * len(state.history)))
+    return screen, StepProgress(screen.block_id, screen.section, percent, name, email, completed=screen.is_end)
+
+
 def _save(db: DB, row: SessionSnapshot, iv: engine.Interview, state: State) -> Step:
     seen = row.version
+    screen, progress = planned(iv, state)
     try:
-        save_step(db, row, state)
+        save_step(db, row, state, progress)
     except StaleSession:
         fresh, iv, state = load(db, row.id)
         return Step("stale", engine.plan(iv, state), fresh.version, state.lang)
-    return Step("ok", engine.plan(iv, state), seen + 1, state.lang)
+    return Step("ok", screen, seen + 1, state.lang)

@@ -51,7 +51,7 @@ from store.sessions import (
     save_step,
     start_session,
 )
-from web import fieldview, markup, terms, uploads
+from web import fieldview, flow, markup, terms, uploads
 from web.i18n import LANGUAGES, _, translator
 from web.options import WebOptions
 
@@ -251,8 +251,9 @@ class Wizard:
             return self._save(db, session, result, iv, session_id)
 
     def _save(self, db: DB, session: SessionRow, state: State, iv: engine.Interview, session_id: str) -> Outcome:
+        _, progress = flow.planned(iv, state)  # the console's columns, written with the step
         try:
-            save_step(db, session, state)  # committed before the redirect is sent
+            save_step(db, session, state, progress)  # committed before the redirect is sent
         except StaleSession:
             fresh, iv, state = self._load(db, session_id)
             return self._render_current(iv, state, fresh, notice=translator(state.lang)(STALE), status=409)

@@ -14,7 +14,7 @@ from sqlmodel import select
 from signing import envelopes
 from signing.envelopes import PartySpec
 from signing.identity import EmailCode, IdentityError
-from store.models import AnswerEvent, Firm, InterviewVersion, Participant, Session, Staff
+from store.models import AgreementVersion, AnswerEvent, Firm, InterviewVersion, Participant, Session, Staff
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # a Monday morning
 
@@ -66,12 +66,21 @@ def session(db: DB, version: InterviewVersion, *, name: str | None = None, email
 
 
 def envelope(db: DB, s: Session, *, created: dt.datetime, sent: dt.datetime | None = None,
-             parties: tuple[tuple[str, str], ...] = (("applicant", "An Applicant"),)) -> str:
-    """An envelope for session `s` (one signer per party), sent at `sent` if given; its id."""
+             parties: tuple[tuple[str, str], ...] = (("applicant", "An Applicant"),), region: str | None = None) -> str:
+    """An envelope for session `s` (one signer per party), sent at `sent` if given, of an
+    agreement version in `region` if given; its id."""
+    version_id = None
+    if region is not None:
+        number = len(db.exec(select(AgreementVersion).where(AgreementVersion.session_id == s.id)).all()) + 1
+        version = AgreementVersion(session_id=s.id, number=number, region=region, language="en", source={},
+                                   source_hash="0" * 64, pdf_sha256="0" * 64, pages=1, created_at=created)
+        db.add(version)
+        db.commit()
+        version_id = version.id
     specs = [PartySpec(role=role, action="sign", order=i + 1, name=who, email=f"{role}@example.test")
              for i, (role, who) in enumerate(parties)]
     env = envelopes.create(db, s.firm_id, title="Loan agreement", language="en", pdf_sha256="0" * 64,
-                           parties=specs, session_id=s.id, now=created)
+                           parties=specs, session_id=s.id, agreement_version_id=version_id, now=created)
     if sent is not None:
         envelopes.send(db, env.id, now=sent)
     return env.id
