@@ -21,13 +21,14 @@ from typing import Any
 
 from sqlmodel import Session as DB
 
+import engine
 from manage.scope import Scope
 from signing import envelopes
 from signing.envelopes import EnvelopeError, Notifier
 from store import changes
 from store.models import ConsoleAction, Firm, utcnow
 from store.models import Session as SessionRow
-from store.sessions import load_state, save_step, start_session
+from store.sessions import StepProgress, compile_version, load_state, save_step, start_session
 
 log = logging.getLogger("accord.manage.actions")
 
@@ -135,8 +136,6 @@ def invite(db: DB, scope: Scope, interview: str, lang: str, prefill: Prefill, *,
         raise ActionError("Choose one of the firm's interviews.", "interview")
     session = start_session(db, firm, version, lang)
     row, state = load_state(db, session.id)
-    from store.sessions import compile_version
-
     known = compile_version(version).providers
     filled: list[str] = []
     for key, var in PREFILL_VARS.items():
@@ -145,8 +144,7 @@ def invite(db: DB, scope: Scope, interview: str, lang: str, prefill: Prefill, *,
             continue
         state.namespace[var] = float(Decimal(value.replace(",", "").replace(" ", ""))) if key == "amount" else value
         filled.append(var)
-    if filled:
-        save_step(db, row, state)
+    save_step(db, row, state, _progress(compile_version(version), state))  # the console's columns from the start
     session = db.get(SessionRow, session.id, populate_existing=True) or session
     session.agent_id = scope.staff_id
     session.display_name = prefill.name or None
@@ -161,6 +159,18 @@ def invite(db: DB, scope: Scope, interview: str, lang: str, prefill: Prefill, *,
     send(prefill.name, prefill.email, subject, body)
     log.info("applicant invited", extra={"session": session.id})
     return session
+
+
+def _progress(iv: engine.Interview, state: engine.State) -> StepProgress:
+    """Where the prefilled applicant starts, for the console's columns (planned on a copy, as
+    `web.flow.planned` does after every step: planning may compute variables)."""
+    copy = engine.State.from_json(state.to_json())
+    screen = engine.plan(iv, copy)
+    name, email = engine.contact(iv, copy)
+    if isinstance(screen, engine.Done):
+        return StepProgress(None, None, 100, name, email, completed=True)
+    percent = screen.progress if screen.progress is not None else 0
+    return StepProgress(screen.block_id, screen.section, percent, name, email, completed=screen.is_end)
 
 
 def _mine(db: DB, scope: Scope, session_id: str) -> SessionRow:

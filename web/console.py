@@ -623,7 +623,7 @@ class Console:
             return self._to_login(request)
         import importlib
 
-        pages = importlib.import_module("web.console_reports")
+        pages = importlib.import_module("web.console_reports")  # imports manage.charts (see _has_reports)
         response: Response = await pages.page(self, request, lang, login)
         return response
 
@@ -644,7 +644,7 @@ def _has_reports() -> bool:
     """The reports land with `manage.reports` (built alongside); the page is mounted when it exists."""
     import importlib.util
 
-    return importlib.util.find_spec("manage.reports") is not None
+    return all(importlib.util.find_spec(m) is not None for m in ("manage.reports", "manage.charts"))
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

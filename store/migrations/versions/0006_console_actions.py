@@ -1,7 +1,7 @@
 """what staff did to applicants from the console (invite, resend, remind, extend, void, reassign)
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0008 (relinked after merging the reports branch; the lead orders the chain)
 Create Date: 2026-11-27
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
