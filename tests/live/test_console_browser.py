@@ -173,6 +173,9 @@ def test_agent_invites_watches_live_and_acts(browser: Browser, mail_live: LiveSe
     theirs.get_by_role("link").first.click()
     expect(colleague.locator("ol.staff-actions")).to_contain_text("Chuyển giao")
     screenshot(colleague, "console-detail-vi")
+    colleague.get_by_role("link", name="Báo cáo").click()
+    expect(colleague.locator(".charts figure svg")).to_have_count(5)
+    screenshot(colleague, "console-reports-vi")
 
     for ctx in (agent_ctx, applicant_ctx, colleague_ctx):
         ctx.close()
