@@ -136,6 +136,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(db, secret_key(settings), blob_dir=settings.data_dir / "blobs", options=web_options(settings),
                      mailer=mailer(settings), pki=open_pki(settings), public_url=settings.public_url,
                      broadcaster=broadcaster_for(settings.database_url))
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    # Open console event streams never end by themselves: give them 5 s to close on shutdown.
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, timeout_graceful_shutdown=5)
     db.dispose()
     return 0

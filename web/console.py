@@ -60,6 +60,7 @@ from signing.mail import Mail, Mailer
 from store.models import Firm, Staff
 from web.i18n import LANGUAGES, _, translator
 from web.options import WebOptions
+from web.resume import SendLimiter
 from web.wizard import templates
 
 log = logging.getLogger("accord.web.console")
@@ -71,6 +72,8 @@ KEEPALIVE = 15.0
 
 BAD_LOGIN = _("The e-mail address or the password is not right.")
 LOCKED = _("Too many failed attempts: this account is locked for 15 minutes. Try again later.")
+THROTTLED = _("Too many failed log-ins from this network. Please wait a few minutes and try again.")
+FAILURES_PER_ADDRESS = 30  # failed passwords or codes per client address in 15 minutes, all accounts together
 BAD_CODE = _("The code is not right. Type the 6 digits your authenticator app shows now.")
 EXPIRED = _("Your session has ended. Please log in again.")
 NO_MAIL = _("This server cannot send e-mail, so it cannot send the link.")
@@ -119,6 +122,9 @@ class Console:
         self.mailer = mailer
         self.notifier = notifier
         self.link = link or (lambda sid: f"{self.options.public_url}/s/{sid}")
+        # Guessing across many accounts from one address is slowed here; one account's own
+        # lockout (`manage.staff`) holds whatever the address.
+        self.failures = SendLimiter(FAILURES_PER_ADDRESS, window=900)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -249,6 +255,9 @@ class Console:
             return HTMLResponse("", status_code=403)
         email = str(form.get("email") or "").strip()
         password = str(form.get("password") or "")
+        address = request.client.host if request.client else "-"
+        if not self.failures.allow(address):
+            return self._page(request, "console_login.html", lang, status=429, error=_t(THROTTLED), email=email)
 
         def work() -> Staff | staff.LoginError:
             with DB(self.db) as db:
@@ -259,6 +268,7 @@ class Console:
 
         result = await run_in_threadpool(work)
         if isinstance(result, staff.LoginError):
+            self.failures.record(address)
             locked = result.failure is staff.LoginFailure.LOCKED
             log.info("staff login refused", extra={"path": request.url.path})
             return self._page(request, "console_login.html", lang, status=429 if locked else 422,
@@ -302,6 +312,9 @@ class Console:
         if not self._csrf_ok(form, self.csrf(login)):
             return HTMLResponse("", status_code=403)
         code = str(form.get("code") or "")
+        address = request.client.host if request.client else "-"
+        if not self.failures.allow(address):
+            return self._second_page(request, lang, login, status=429, error=_t(THROTTLED))
         secret = request.session.get("console_enrol") if login.staff.totp_secret is None else None
         staff_id = login.staff.id
         assert staff_id is not None
@@ -317,6 +330,7 @@ class Console:
 
         result = await run_in_threadpool(work)
         if isinstance(result, staff.LoginError):
+            self.failures.record(address)
             if result.failure is staff.LoginFailure.LOCKED:
                 response = self._page(request, "console_login.html", lang, status=429, error=_t(LOCKED), email="")
                 response.delete_cookie(COOKIE, path="/console")

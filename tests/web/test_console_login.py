@@ -165,3 +165,14 @@ def test_passwords_and_codes_never_reach_the_logs(db: Engine, caplog: pytest.Log
         assert "S3cret-Pa55word!" not in line and "Wr0ng-Pa55word!" not in line
         assert secret not in line
         assert f'"{code}"' not in line
+
+
+def test_many_failures_from_one_address_are_slowed_across_accounts(db: Engine) -> None:
+    from web.console import FAILURES_PER_ADDRESS
+
+    _, secret = staff(db, "demo", "ann@a.test")
+    with TestClient(create_app(db, SECRET)) as client:
+        for i in range(FAILURES_PER_ADDRESS):  # spread over many addresses: no account gets locked
+            assert _password_step(client, f"guess{i}@a.test", "wrong wrong").status_code == 422  # type: ignore
+        r = _password_step(client, "ann@a.test", PASSWORD)  # even the right password waits now
+        assert r.status_code == 429 and "from this network" in r.text  # type: ignore[attr-defined]
