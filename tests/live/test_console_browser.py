@@ -3,7 +3,8 @@ loopback): an agent created with `accord staff add` logs in with a password and 
 the page, invites an applicant (the link arrives by e-mail); while the applicant answers in another
 browser context, the agent's list shows each step live, without a reload; then the agent resends
 the link, reminds and reassigns the applicant to a colleague, who sees them in Vietnamese.
-Screenshots go to artifacts/screenshots/console-*.png."""
+Every console page met is audited with axe (zero violations). Screenshots go to
+artifacts/screenshots/console-*.png."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import subprocess
 import sys
 
 import pyotp
+from axe_playwright_python.sync_playwright import Axe
 from browsing import new_context, screenshot
 from drive import current, fill, submit
 from playwright.sync_api import Browser, Page, expect
@@ -30,6 +32,12 @@ from store.models import Session as SessionRow
 PASSWORD = "a long console password"
 APPLICANT = "an.nguyen@example.com"
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+/r/\S+)")
+AXE = Axe()
+
+
+def axe_audit(page: Page, what: str) -> None:
+    results = AXE.run(page)
+    assert results.violations_count == 0, f"{what}:\n{results.generate_report()}"
 
 
 def add_staff(server: LiveServer, email: str, name: str, role: str = "agent") -> None:
@@ -45,11 +53,13 @@ def add_staff(server: LiveServer, email: str, name: str, role: str = "agent") ->
 def log_in(page: Page, server: LiveServer, email: str, lang: str = "en", shot: str | None = None) -> None:
     """Password, then the authenticator: enrolled from the key the page shows (first login)."""
     page.goto(f"{server.url}/console/login?lang={lang}")
+    axe_audit(page, f"login ({lang})")
     page.locator("#email").fill(email)
     page.locator("#password").fill(PASSWORD)
     page.locator("form.card button[type=submit]").click()
     page.wait_for_url("**/console/2fa")
     expect(page.locator(".qr svg")).to_be_visible()
+    axe_audit(page, "2fa enrolment")
     if shot:
         screenshot(page, shot)
     secret = page.locator("#totp-secret").inner_text().strip()
@@ -81,10 +91,12 @@ def test_agent_invites_watches_live_and_acts(browser: Browser, mail_live: LiveSe
 
     # Invite: the interview, the applicant's language, prefilled name, e-mail and amount.
     agent.get_by_role("link", name="Invite an applicant").click()
+    axe_audit(agent, "invite")
     agent.locator("#interview").select_option("loan_application")
     agent.locator("#email").fill("not an address")
     agent.locator("form.card button[type=submit]").click()
     expect(agent.locator("#email-error")).to_contain_text("name@example.com")  # the error next to the field
+    axe_audit(agent, "invite with an error")
     expect(agent.locator("#interview")).to_have_value("loan_application")  # nothing typed is lost
     agent.locator("#name").fill("Nguyễn Văn An")
     agent.locator("#email").fill(APPLICANT)
@@ -135,6 +147,7 @@ def test_agent_invites_watches_live_and_acts(browser: Browser, mail_live: LiveSe
     assert len(seen) == 4
     assert agent.evaluate("window.__sameDocument") == "yes"
     screenshot(agent, "console-list-live-en")
+    axe_audit(agent, "list")
 
     # The detail page: the answer timeline and what staff did.
     row.get_by_role("link").first.click()
@@ -154,6 +167,7 @@ def test_agent_invites_watches_live_and_acts(browser: Browser, mail_live: LiveSe
     expect(agent.locator("ol.staff-actions")).to_contain_text("Link sent again")
     expect(agent.locator("ol.staff-actions")).to_contain_text("Reminded")
     screenshot(agent, "console-detail-en")
+    axe_audit(agent, "detail")
 
     # Reassign to a colleague: it leaves this agent's console (live, on the list) ...
     agent.locator("#agent").select_option(label="Minh Agent")
@@ -176,6 +190,7 @@ def test_agent_invites_watches_live_and_acts(browser: Browser, mail_live: LiveSe
     colleague.get_by_role("link", name="Báo cáo").click()
     expect(colleague.locator(".charts figure svg")).to_have_count(5)
     screenshot(colleague, "console-reports-vi")
+    axe_audit(colleague, "reports (vi)")
 
     for ctx in (agent_ctx, applicant_ctx, colleague_ctx):
         ctx.close()
