@@ -21,7 +21,8 @@ from typing import Any, Protocol
 from sqlmodel import Session as DB
 from sqlmodel import col, select
 
-from store.models import IdentityChallenge, Participant, utcnow
+from store import changes
+from store.models import Envelope, IdentityChallenge, Participant, utcnow
 
 
 class IdentityError(Exception):
@@ -44,6 +45,14 @@ class IdentityMethod(Protocol):
     def start(self, db: DB, participant: Participant, now: dt.datetime | None = None) -> None: ...
 
     def check(self, db: DB, participant: Participant, answer: str, now: dt.datetime | None = None) -> Verified: ...
+
+
+def _wrong_code_published(db: DB, participant: Participant) -> None:
+    """A wrong code is the agent console's business ("failed code attempts"): tell it (`store.changes`)."""
+    envelope = db.get(Envelope, participant.envelope_id)
+    if envelope is not None:
+        changes.publish(changes.Change("envelope", envelope.firm_id, session_id=envelope.session_id,
+                                       envelope_id=envelope.id))
 
 
 def _aware(when: dt.datetime) -> dt.datetime:
@@ -107,6 +116,7 @@ class EmailCode:
         if not hmac.compare_digest(self._hash(participant.id, digits), latest.code_hash):
             db.add(latest)
             db.commit()
+            _wrong_code_published(db, participant)
             if self._locked(db, participant, now):
                 raise IdentityError("locked", "too many wrong codes: try again in an hour")
             raise IdentityError("wrong", "this code is not right")

@@ -126,3 +126,27 @@ def test_listen_notify_carries_changes_between_workers() -> None:
         worker_b.close()
     assert {c.session_id or c.envelope_id for c in got} == {"from-b", "from-a"}
     assert all(c.firm_id == 5 for c in got)
+
+
+def test_a_wrong_identity_code_is_published(db: Engine) -> None:
+    from signing.identity import EmailCode, IdentityError
+
+    with DB(db) as s:
+        firm = s.exec(select(Firm).where(Firm.slug == "demo")).one()
+        assert firm.id is not None
+        firm_id = firm.id
+        envelope = envelopes.create(s, firm_id, title="Loan", language="en", pdf_sha256="0" * 64,
+                                    parties=[PartySpec("applicant", "sign", 1, "An", "an@example.com")])
+        envelope_id = envelope.id
+        envelopes.send(s, envelope_id)
+        participant = envelopes.load(s, envelope_id)[1][0]
+        codes: list[str] = []
+        method = EmailCode(b"secret", lambda p, code: codes.append(code))
+        method.start(s, participant)
+        got, stop = _collect()
+        try:
+            with pytest.raises(IdentityError):
+                method.check(s, participant, f"{(int(codes[-1]) + 1) % 10**6:06d}")
+        finally:
+            stop()  # type: ignore[operator]
+    assert got == [Change("envelope", firm_id, None, envelope_id)]
