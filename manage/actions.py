@@ -204,7 +204,7 @@ def remind(db: DB, scope: Scope, session_id: str, *, send: SendMail, link: LinkF
     if live:
         envelope = live[0]
         try:
-            envelopes.remind(db, envelope.id, notifier)
+            envelopes.remind(db, envelope.id, notifier, detail={"staff": scope.staff_id})
         except EnvelopeError as exc:
             raise ActionError(str(exc)) from None
         _record(db, scope, session.id, "reminded", {"envelope": envelope.id}, envelope_id=envelope.id)
@@ -235,7 +235,7 @@ def extend(db: DB, scope: Scope, envelope_id: str, days: int, *, now: dt.datetim
     base = max(now, current if current is None or current.tzinfo else current.replace(tzinfo=dt.UTC)) \
         if current is not None else now
     try:
-        envelopes.extend(db, envelope.id, base + dt.timedelta(days=days), now=now)
+        envelopes.extend(db, envelope.id, base + dt.timedelta(days=days), detail={"staff": scope.staff_id}, now=now)
     except EnvelopeError as exc:
         raise ActionError(str(exc)) from None
     _record(db, scope, envelope.session_id, "extended", {"days": days}, envelope_id=envelope.id)

@@ -74,7 +74,7 @@ def test_remind_extend_void_through_the_pages(db: Engine) -> None:
         stored = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)  # type: ignore
         assert stored == expires + dt.timedelta(days=10)
         chain = audit.events(s, eid)
-        assert [e.action for e in chain][-3:] == ["reminder_sent", "expiry_extended", "voided"]
+        assert [e.action for e in chain][-3:] == ["reminder_sent", "extended", "voided"]
         assert audit.verify(chain).ok
         done = s.exec(select(ConsoleAction.action).where(ConsoleAction.session_id == sid)
                       .order_by(col(ConsoleAction.id))).all()

@@ -1,7 +1,7 @@
 """indexes for the agent console's list and reports (manage.applicants, manage.reports)
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0009 (relinked in the console branch after merging main; the lead orders the chain)
 Create Date: 2026-11-27
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
