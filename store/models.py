@@ -78,7 +78,9 @@ class Session(SQLModel, table=True):
                       # Reports (manage.reports, migration 0008): completions in a date range, read
                       # from the index alone; the funnel's sessions started in a range.
                       Index("ix_interview_session_firm_completed", "firm_id", "completed_at", "created_at"),
-                      Index("ix_interview_session_firm_created", "firm_id", "created_at"))
+                      Index("ix_interview_session_firm_created", "firm_id", "created_at"),
+                      # The console's status filters: one index range, in last-activity order.
+                      Index("ix_interview_session_firm_stage_updated", "firm_id", "stage", "updated_at"))
 
     id: str = Field(default_factory=new_session_id, sa_column=Column(String(64), primary_key=True))
     firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), nullable=False, index=True))
@@ -105,6 +107,10 @@ class Session(SQLModel, table=True):
     display_name: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     contact_email: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     completed_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    # Where the console lists it: in_progress, completed, signing, signed, declined, voided, expired
+    # (`store.stage`: the interview's side from save_step, the newest envelope's from signing).
+    stage: str = Field(default="in_progress", sa_column=Column(String(16), nullable=False,
+                                                              server_default="in_progress"))
 
 
 class AnswerEvent(SQLModel, table=True):
