@@ -30,6 +30,13 @@ def upgrade() -> None:
         "AND (n.created_at > e.created_at OR (n.created_at = e.created_at AND n.id > e.id))))"
     )
     op.create_index("ix_interview_session_firm_stage_updated", "interview_session", ["firm_id", "stage", "updated_at"])
+    op.create_index("ix_interview_session_agent_stage_updated", "interview_session",
+                    ["agent_id", "stage", "updated_at"])
+    # The firm's list, search and "stuck" walk a firm's sessions by last activity reading only this
+    # index; it starts with 0004's (firm_id, updated_at), which it replaces.
+    op.create_index("ix_interview_session_firm_activity", "interview_session",
+                    ["firm_id", "updated_at", "stage", "display_name", "contact_email", "id"])
+    op.drop_index("ix_interview_session_firm_updated", table_name="interview_session")
     # Reports: completions in a date range from the index alone; the funnel's sessions by start.
     op.create_index("ix_interview_session_firm_completed", "interview_session",
                     ["firm_id", "completed_at", "created_at"])
@@ -37,11 +44,23 @@ def upgrade() -> None:
     # The list: a session's newest envelope; a firm's envelopes in a status (signing, declined, ...);
     # reports: envelopes completed in a date range with their sending time.
     op.create_index("ix_envelope_session_created", "envelope", ["session_id", "created_at"])
-    op.create_index("ix_envelope_firm_status", "envelope", ["firm_id", "status"])
+    op.create_index("ix_envelope_firm_status", "envelope", ["firm_id", "status", "sent_at", "session_id", "id"])
     op.create_index("ix_envelope_firm_completed", "envelope", ["firm_id", "completed_at", "sent_at"])
+    # An envelope's last event from the index alone (the console's "idle" signing).
+    op.create_index("ix_audit_event_envelope_at", "audit_event", ["envelope_id", "at"])
+    # "Failed codes": a sent envelope's participants and their attempts from the indexes alone.
+    op.create_index("ix_participant_envelope_status", "participant", ["envelope_id", "status", "id"])
+    op.create_index("ix_identity_challenge_participant_attempts", "identity_challenge",
+                    ["participant_id", "attempts", "verified_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_identity_challenge_participant_attempts", table_name="identity_challenge")
+    op.drop_index("ix_participant_envelope_status", table_name="participant")
+    op.drop_index("ix_audit_event_envelope_at", table_name="audit_event")
+    op.create_index("ix_interview_session_firm_updated", "interview_session", ["firm_id", "updated_at"])
+    op.drop_index("ix_interview_session_firm_activity", table_name="interview_session")
+    op.drop_index("ix_interview_session_agent_stage_updated", table_name="interview_session")
     op.drop_index("ix_interview_session_firm_stage_updated", table_name="interview_session")
     with op.batch_alter_table("interview_session") as batch:
         batch.drop_column("stage")
