@@ -63,6 +63,7 @@ from store.models import (  # noqa: E402
     Staff,
 )
 from store.models import Session as SessionRow  # noqa: E402
+from store.stage import ENVELOPE_STAGES  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 DAYS = 180
@@ -168,6 +169,7 @@ class Seeder:
                 "agent_id": rng.choice(agents), "current_block": blocks[min(reached, len(blocks) - 1)],
                 "current_section": rng.choice(SECTIONS), "progress": 100 if completed else 100 * reached // len(blocks),
                 "display_name": name, "contact_email": email, "completed_at": at if completed else None,
+                "stage": "completed" if completed else "in_progress",  # the newest envelope's, below
             })
             if not completed:
                 continue
@@ -176,6 +178,7 @@ class Seeder:
             resent -= len(envs)
             envs.append((rng.choices(["completed", "sent", "declined", "voided", "expired"],
                                      weights=[80, 8, 5, 4, 3])[0], at + dt.timedelta(minutes=1)))
+            sessions[-1]["stage"] = ENVELOPE_STAGES[envs[-1][0]]  # as signing keeps it (store.stage)
             for number, (status, created_env) in enumerate(envs, start=1):
                 position = len(agreements)  # the agreement version's place in this chunk
                 av = {"session_id": sid, "number": number, "region": region, "language": "en",

@@ -24,7 +24,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, tuple_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session as DB
 
 from store.models import (
@@ -37,6 +40,7 @@ from store.models import (
     Session,
     Staff,
 )
+from store.stage import STAGES
 
 # The tables as Core objects: these queries select columns, never ORM objects (cheaper, and no
 # session JSON is ever loaded by accident).
@@ -49,10 +53,7 @@ AE = AnswerEvent.__table__  # type: ignore[attr-defined]
 IV = InterviewVersion.__table__  # type: ignore[attr-defined]
 ST = Staff.__table__  # type: ignore[attr-defined]
 
-STATUSES = ("in_progress", "completed", "signing", "signed", "declined", "voided", "expired", "stuck")
-# Envelope statuses as the console names them (a draft envelope is not yet anyone's business).
-ENVELOPE_STATUS = {"sent": "signing", "completed": "signed", "declined": "declined", "voided": "voided",
-                   "expired": "expired"}
+STATUSES = (*STAGES, "stuck")
 MAX_PER_PAGE = 200
 MAX_PAGE = 100  # offset pages stop here (100 × 50 rows); further on, use the keyset cursor
 COUNT_LIMIT = 1_000  # `total` counts up to this many, then says "more than" (counting is the costly part)
@@ -128,7 +129,7 @@ class ApplicantRow:
     last_activity: dt.datetime  # the later of the interview's last step and the envelope's last event
     participants: tuple[ParticipantView, ...]
     stuck: StuckFlags
-    status: str  # one of STATUSES but "stuck": in_progress, completed, signing, signed, ...
+    status: str  # the session's stage (`store.stage`): in_progress, completed, signing, signed, ...
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ def list_applicants(
     if query is not None and query.strip():
         where.append(_search(query.strip()))
     if status is not None and status != "stuck":
-        where.append(_status_filter(firm_id, status))
+        where.append(S.c.stage == status)
     if stuck_only or status == "stuck":
         where.append(_stuck_filter(firm_id, cutoff))
 
@@ -245,7 +246,7 @@ def list_applicants(
         select(
             S.c.id, S.c.display_name, S.c.contact_email, S.c.agent_id, ST.c.name.label("agent_name"),
             IV.c.name.label("interview"), S.c.current_block, S.c.current_section, S.c.progress,
-            S.c.created_at, S.c.updated_at, S.c.completed_at,
+            S.c.created_at, S.c.updated_at, S.c.completed_at, S.c.stage,
         )
         .select_from(S)
         .join(IV, and_(IV.c.id == S.c.interview_version_id, IV.c.firm_id == firm_id))
@@ -263,7 +264,8 @@ def list_applicants(
 
     counted = db.connection().execute(
         select(func.count()).select_from(
-            select(S.c.id).select_from(S).where(*where).limit(COUNT_LIMIT + 1).subquery())
+            # firm_id, not id: every index has it, so counting can stay in the index.
+            select(S.c.firm_id).select_from(S).where(*where).limit(COUNT_LIMIT + 1).subquery())
     ).scalar_one()
     built = _build_rows(db, firm_id, rows, now, cutoff)
     last = built[-1] if built else None
@@ -280,19 +282,6 @@ def visible_agent(staff: Staff) -> int | None:
     return staff.id if staff.role == "agent" and not staff.sees_all else None
 
 
-def _newest_envelopes(firm_id: int, statuses: Sequence[str]) -> Select[Any]:
-    """The ids of the firm's sessions whose newest envelope is in one of `statuses`, driven from
-    the envelope table (`ix_envelope_firm_status`): a status most sessions are not in is found
-    without walking every session."""
-    e, newer = E.alias("e"), E.alias("newer")
-    return select(e.c.session_id).where(
-        e.c.firm_id == firm_id, e.c.status.in_(statuses), e.c.session_id.is_not(None),
-        ~exists().where(newer.c.session_id == e.c.session_id,
-                        or_(newer.c.created_at > e.c.created_at,
-                            and_(newer.c.created_at == e.c.created_at, newer.c.id > e.c.id))),
-    )
-
-
 def _search(query: str) -> ColumnElement[bool]:
     """Name or e-mail containing the text (case-insensitive), or exactly the session id."""
     pattern = "%" + query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -303,49 +292,53 @@ def _search(query: str) -> ColumnElement[bool]:
     )
 
 
-def _status_filter(firm_id: int, status: str) -> ColumnElement[bool]:
-    """The same status `_status_of` derives for a row, as SQL."""
-    for envelope_status, name in ENVELOPE_STATUS.items():
-        if name == status:
-            return S.c.id.in_(_newest_envelopes(firm_id, [envelope_status]))
-    no_envelope = S.c.id.not_in(_newest_envelopes(firm_id, list(ENVELOPE_STATUS)))
-    if status == "completed":
-        return and_(S.c.completed_at.is_not(None), no_envelope)
-    return and_(S.c.completed_at.is_(None), no_envelope)  # in_progress
-
-
-def _status_of(completed_at: dt.datetime | None, envelope_status: str | None) -> str:
-    if envelope_status in ENVELOPE_STATUS:
-        return ENVELOPE_STATUS[envelope_status]
-    return "completed" if completed_at is not None else "in_progress"
-
-
 def _stuck_filter(firm_id: int, cutoff: dt.datetime) -> ColumnElement[bool]:
-    """SQL for `StuckFlags.any` (the same rules `_build_rows` applies to a page): each flag is a
-    set of session ids found from its own side (an idle interview from the session's columns,
-    idle signing and failed codes from the firm's envelopes out for signing)."""
-    idle_interview = and_(S.c.completed_at.is_(None), S.c.updated_at < cutoff,
-                          S.c.id.not_in(_newest_envelopes(firm_id, list(ENVELOPE_STATUS))))
-    out = _newest_envelopes(firm_id, ["sent"]).subquery("out")
-    sent = E.alias("sent")
-    last_event = select(func.max(A.c.at)).where(A.c.envelope_id == sent.c.id).scalar_subquery()
+    """SQL for `StuckFlags.any` (the same rules `_build_rows` applies to a page). An idle
+    interview is read off the session's own columns; idle signing and failed codes are found
+    from the firm's envelopes out for signing (few, through `ix_envelope_firm_status`)."""
+    stage = unindexed(S.c.stage)  # walk the sessions by last activity, not every stuck one by stage
+    idle_interview = and_(stage == "in_progress", S.c.updated_at < cutoff)
+    last_event = select(func.max(A.c.at)).where(A.c.envelope_id == E.c.id).scalar_subquery()
     idle_signing = (
-        select(sent.c.session_id)
-        .where(sent.c.session_id.in_(select(out.c.session_id)), sent.c.firm_id == firm_id, sent.c.status == "sent",
-               func.coalesce(last_event, sent.c.sent_at) < cutoff)
+        select(E.c.session_id)
+        .where(E.c.firm_id == firm_id, E.c.status == "sent", func.coalesce(last_event, E.c.sent_at) < cutoff)
     )
-    failing = (
-        select(sent.c.session_id)
-        .select_from(sent.join(P, P.c.envelope_id == sent.c.id).join(IC, IC.c.participant_id == P.c.id))
-        .where(sent.c.session_id.in_(select(out.c.session_id)), sent.c.firm_id == firm_id, sent.c.status == "sent",
-               P.c.status.in_(AWAITING_IDENTITY))
-        .group_by(sent.c.session_id, P.c.id)
+    wrong_codes = (
+        select(P.c.id)
+        .select_from(P.join(IC, IC.c.participant_id == P.c.id))
+        .where(P.c.envelope_id == E.c.id, P.c.status.in_(AWAITING_IDENTITY))
+        .group_by(P.c.id)
         .having(_failed_codes_sum() >= DEFAULT_FAILED_CODES)
+        .correlate(E)
     )
-    flags: list[ColumnElement[bool]] = [idle_interview, S.c.id.in_(idle_signing), S.c.id.in_(failing)]
+    failing = select(E.c.session_id).where(E.c.firm_id == firm_id, E.c.status == "sent", wrong_codes.exists())
+    signing = and_(stage == "signing", or_(S.c.id.in_(idle_signing), S.c.id.in_(failing)))
+    flags: list[ColumnElement[bool]] = [idle_interview, signing]
     if _declined_cards is not None:
         flags.append(S.c.id.in_(_declined_cards(firm_id)))
     return or_(*flags)
+
+
+class unindexed(FunctionElement[Any]):  # noqa: N801 - reads as the SQL it stands for
+    """A column the SQLite planner must not look up through an index (SQLite's `+column`):
+    for "stuck", walking the firm's sessions by last activity and stopping after a page beats
+    collecting every stuck session through the stage index and sorting them."""
+
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _unindexed(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
 
 
 def _failed_codes_sum() -> ColumnElement[Any]:
@@ -390,9 +383,9 @@ def _build_rows(db: DB, firm_id: int, rows: Sequence[Any], now: dt.datetime, cut
         signing_at = last_event.get(env.id) if env is not None else None
         if signing_at is None and env is not None and env.sent_at is not None:
             signing_at = _aware(env.sent_at)
-        idle = ((completed is None and env_status in (None, "draft") and updated < cutoff)
-                or (env_status == "sent" and signing_at is not None and signing_at < cutoff))
-        failed = env_status == "sent" and any(
+        idle = ((r.stage == "in_progress" and updated < cutoff)
+                or (r.stage == "signing" and env_status == "sent" and signing_at is not None and signing_at < cutoff))
+        failed = r.stage == "signing" and env_status == "sent" and any(
             p.failed_codes >= DEFAULT_FAILED_CODES and p.status in AWAITING_IDENTITY for p in people)
         out.append(ApplicantRow(
             session_id=r.id, interview=r.interview, display_name=r.display_name, contact_email=r.contact_email,
@@ -403,7 +396,7 @@ def _build_rows(db: DB, firm_id: int, rows: Sequence[Any], now: dt.datetime, cut
             last_activity=max(updated, signing_at) if signing_at is not None else updated,
             participants=people,
             stuck=StuckFlags(idle=idle, failed_codes=failed, declined_card=r.id in declined),
-            status=_status_of(completed, env_status),
+            status=r.stage,
         ))
     return out
 
@@ -450,7 +443,7 @@ def applicant_detail(db: DB, firm_id: int, session_id: str, *, now: dt.datetime 
         select(
             S.c.id, S.c.display_name, S.c.contact_email, S.c.agent_id, ST.c.name.label("agent_name"),
             IV.c.name.label("interview"), S.c.current_block, S.c.current_section, S.c.progress,
-            S.c.created_at, S.c.updated_at, S.c.completed_at, S.c.lang,
+            S.c.created_at, S.c.updated_at, S.c.completed_at, S.c.stage, S.c.lang,
         )
         .select_from(S)
         .join(IV, and_(IV.c.id == S.c.interview_version_id, IV.c.firm_id == firm_id))

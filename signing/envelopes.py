@@ -30,7 +30,7 @@ from signing.states import (
     check_envelope,
     check_participant,
 )
-from store import changes
+from store import changes, stage
 from store.models import Envelope, Participant, utcnow
 
 log = logging.getLogger("accord.signing")
@@ -122,6 +122,8 @@ def _bump(db: DB, envelope: Envelope, **values: Any) -> None:
     for k, v in values.items():
         setattr(envelope, k, v)
     envelope.version += 1
+    if "status" in values:  # the console's stage of the session follows its newest envelope
+        stage.envelope_changed(db, envelope.session_id, envelope.id, envelope.created_at, envelope.status)
 
 
 def _seats(people: Sequence[Participant]) -> list[routing.Seat]:
@@ -215,6 +217,7 @@ def create(db: DB, firm_id: int, *, title: str, language: str, pdf_sha256: str, 
                         expires_at=expires_at, created_at=now)
     db.add(envelope)
     db.flush()
+    stage.envelope_changed(db, session_id, envelope.id, now, envelope.status)
     for spec in parties:
         db.add(Participant(envelope_id=envelope.id, role=spec.role, action=spec.action,
                            routing_order=None if spec.action == "cc" else (spec.order or 0), name=spec.name,

@@ -22,6 +22,7 @@ import engine
 from store import changes
 from store.groupcommit import Job, group
 from store.models import AnswerEvent, Firm, InterviewVersion, Session, Upload, utcnow
+from store.stage import INTERVIEW_STAGES
 
 
 class StoreError(Exception):
@@ -244,6 +245,10 @@ _UPDATE_STATE_PROGRESS = _UPDATE_STATE.values(
     contact_email=func.coalesce(bindparam("b_email", type_=Text), _SESSIONS.c.contact_email),
     completed_at=case((bindparam("b_completed", type_=Boolean) == true(),
                        func.coalesce(_SESSIONS.c.completed_at, bindparam("b_now"))), else_=null()),
+    # The interview's side of the stage (store.stage); an envelope's stage, once sent, stays.
+    stage=case((_SESSIONS.c.stage.in_(INTERVIEW_STAGES),
+                case((bindparam("b_completed", type_=Boolean) == true(), "completed"), else_="in_progress")),
+               else_=_SESSIONS.c.stage),
 )
 _SESSION_ROW = sa_select(
     _SESSIONS.c.firm_id, _SESSIONS.c.interview_version_id, _SESSIONS.c.lang, _SESSIONS.c.version, _SESSIONS.c.state

@@ -54,7 +54,8 @@ def session(db: DB, version: InterviewVersion, *, name: str | None = None, email
     row = Session(firm_id=version.firm_id, interview_version_id=version.id, lang="en", state={},
                   created_at=created, updated_at=updated or created, completed_at=completed,
                   agent_id=agent.id if agent else None, display_name=name, contact_email=email,
-                  current_block=block, current_section=section, progress=progress)
+                  current_block=block, current_section=section, progress=progress,
+                  stage="completed" if completed is not None else "in_progress")  # as save_step would
     db.add(row)
     db.commit()
     for seq, (step_block, at, changes) in enumerate(steps or [], start=1):

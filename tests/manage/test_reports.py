@@ -189,3 +189,26 @@ def test_funnel_by_hand(db: DB, firms: dict) -> None:
     assert rows[2] == ["name", "3", "1", "0.3333", "2", "50.0", "58.0"]
     # Outside the date range, nothing started.
     assert funnel_report(db, a, ReportFilter(interview="funnel", start=dt.date(2026, 3, 11))).started == 0
+
+
+def test_same_day_across_a_daylight_saving_change(db: DB) -> None:
+    """New York moves its clocks on 8 March 2026 at 2:00 (07:00 UTC): local days still decide."""
+    firm = data.firm(db, "gamma")
+    assert firm.id is not None
+    iv = data.interview(db, firm.id, "loan")
+    # 01:30 EST → 04:30 EDT on 8 March: the same day (2 h).
+    data.session(db, iv, created=utc(8, 6, 30), completed=utc(8, 8, 30))
+    # 23:30 EDT on 8 March (03:30 UTC on the 9th) → 00:30 EDT on 9 March: not the same day (1 h).
+    data.session(db, iv, created=utc(9, 3, 30), completed=utc(9, 4, 30))
+    # 20:00 EST on 7 March (01:00 UTC on the 8th) → 22:00 EDT on 8 March: not the same day.
+    data.session(db, iv, created=utc(8, 1), completed=utc(9, 2))
+    f = ReportFilter(start=dt.date(2026, 3, 7), end=dt.date(2026, 3, 9), tz="America/New_York")
+    r = turnaround_report(db, firm.id, f)
+    assert (r.interviews.count, r.interviews.same_day, r.interviews.within_hour) == (3, 1, 1)
+    assert [(d.day.day, d.interviews) for d in r.per_day] == [(7, 0), (8, 2), (9, 1)]
+    # Without the change in range (two days later), the fast path gives the same kind of answer.
+    data.session(db, iv, created=utc(11, 3, 30), completed=utc(11, 4, 30))  # 23:30 → 00:30 EDT
+    later = turnaround_report(db, firm.id, ReportFilter(start=dt.date(2026, 3, 10), end=dt.date(2026, 3, 11),
+                                                        tz="America/New_York"))
+    assert (later.interviews.count, later.interviews.same_day) == (1, 0)
+    assert [(d.day.day, d.interviews) for d in later.per_day] == [(10, 0), (11, 1)]  # completed on the 11th

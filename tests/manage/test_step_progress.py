@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session as DB
 
 import engine
+from signing import envelopes
 from store.models import Session
 from store.sessions import (
     StaleSession,
@@ -21,6 +22,7 @@ from store.sessions import (
     save_step,
     start_session,
 )
+from tests.manage import console_data as data
 
 LOAN = Path(__file__).parents[2] / "interviews" / "loan_application.yml"
 
@@ -84,3 +86,37 @@ def test_contact_reads_the_first_partys_expressions() -> None:
     assert engine.contact(iv, state) == (None, "an@example.test")
     state.namespace["applicant_name"] = "  An Le "
     assert engine.contact(iv, state) == ("An Le", "an@example.test")
+
+
+def test_stage_follows_the_interview_then_the_newest_envelope(db: DB) -> None:
+    """`interview_session.stage` (store.stage): save_step moves it between in_progress and
+    completed; signing moves it with the session's newest envelope once that one is sent; an
+    older envelope changing no longer moves it."""
+    firm = ensure_firm(db, "demo", "Demo")
+    version = publish_interview(db, firm, "loan", LOAN)
+    row = start_session(db, firm, version, "en")
+    sid = row.id
+    assert fresh(db, sid).stage == "in_progress"
+
+    def step(completed: bool) -> str:
+        snapshot, state = load_step(db, sid)
+        state.record("b", {})
+        save_step(db, snapshot, state, StepProgress("b", None, 100 if completed else 50, completed=completed))
+        return fresh(db, sid).stage
+
+    assert step(True) == "completed"
+    assert step(False) == "in_progress"
+    assert step(True) == "completed"
+    t = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    first = data.envelope(db, fresh(db, sid), created=t)
+    assert fresh(db, sid).stage == "completed"  # a draft leaves it to the interview
+    envelopes.send(db, first, now=t)
+    assert fresh(db, sid).stage == "signing"
+    assert step(False) == "signing"  # the interview's steps no longer move it
+    second = data.envelope(db, fresh(db, sid), created=t + dt.timedelta(hours=1))
+    assert fresh(db, sid).stage == "in_progress"  # the newest envelope is a draft: the interview's again
+    envelopes.void(db, first, "replaced", now=t + dt.timedelta(hours=2))
+    assert fresh(db, sid).stage == "in_progress"  # an older envelope does not move it
+    envelopes.send(db, second, now=t + dt.timedelta(hours=3))
+    data.sign_all(db, second, t + dt.timedelta(hours=4))
+    assert fresh(db, sid).stage == "signed"

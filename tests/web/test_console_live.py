@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session as DB
 from sqlmodel import select
 
+from accord.aio import run_sync
 from manage.live import InProcessBroadcaster, PostgresBroadcaster, broadcaster_for, decode, encode
 from signing import envelopes
 from signing.envelopes import PartySpec
@@ -91,7 +92,7 @@ def test_the_in_process_broadcaster_delivers_to_the_firm_only() -> None:
         assert b.subscriber_count() == 0
         return got1, got2
 
-    got1, got2 = asyncio.run(scenario())
+    got1, got2 = run_sync(scenario())
     assert [c.session_id for c in got1] == ["s1", "s3"]
     assert [c.envelope_id for c in got2] == ["e2"]
 
@@ -120,7 +121,7 @@ def test_listen_notify_carries_changes_between_workers() -> None:
             return got
 
     try:
-        got = asyncio.run(scenario())
+        got = run_sync(scenario())
     finally:
         worker_a.close()
         worker_b.close()
