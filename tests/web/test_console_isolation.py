@@ -219,7 +219,7 @@ def test_every_route_refuses_another_firms_objects(world: World) -> None:
                 if path.startswith("/api"):
                     continue  # applicant routes: the staff login is not their key (bearer tokens)
                 r = _send(client, case, token)
-                if r.status_code in (401, 403, 404):
+                if r.status_code not in (200, 303, 422):  # shown, done, or refused next to a field
                     failures.append(f"control {case.method} {case.path}: {r.status_code} on the firm's own object")
         # The staff kind through a form: reassigning one's own applicant to another firm's agent.
         r = client.post(f"/console/s/{w.a_session}/reassign", data={"_csrf": token, "agent": str(w.b_owner[0])},
