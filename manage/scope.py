@@ -83,6 +83,10 @@ class Scope:
     def staff_member(self, db: DB, staff_id: int) -> Staff | None:
         return db.exec(select(Staff).where(col(Staff.id) == staff_id, col(Staff.firm_id) == self.firm_id)).first()
 
+    def staff_list(self, db: DB) -> list[Staff]:
+        """Every account of the firm (active or not), by name."""
+        return list(db.exec(select(Staff).where(col(Staff.firm_id) == self.firm_id).order_by(col(Staff.name))).all())
+
     def assignable(self, db: DB) -> list[Staff]:
         """Whom an applicant can be given to: the firm's active owners, admins and agents."""
         return list(db.exec(select(Staff).where(col(Staff.firm_id) == self.firm_id, col(Staff.active).is_(True),

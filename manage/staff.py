@@ -213,3 +213,36 @@ def firm_staff(db: DB, firm_id: int) -> list[Staff]:
     """The firm's active staff who can be given applicants (owners, admins, agents), by name."""
     return list(db.exec(select(Staff).where(Staff.firm_id == firm_id, Staff.active == True,  # noqa: E712
                                             Staff.role != "viewer").order_by(Staff.name)).all())
+
+
+STAFF_ACTIONS = ("deactivate", "activate", "reset-2fa")
+
+
+def manage_staff(db: DB, actor: Staff, staff_id: int, action: str) -> Staff | None:
+    """An owner's or admin's change to a colleague of the same firm: deactivate (they are logged out
+    at their next request), activate again (lockout cleared), or reset-2fa (a lost phone: they enrol
+    a new authenticator at their next login). None when `staff_id` is not one of the firm's staff;
+    `StaffError` when the actor may not do it (not owner/admin, their own account, an admin
+    touching an owner)."""
+    target = db.exec(select(Staff).where(Staff.id == staff_id, Staff.firm_id == actor.firm_id)).first()
+    if target is None:
+        return None
+    if actor.role not in ("owner", "admin"):
+        raise StaffError("only owners and admins manage staff accounts")
+    if target.id == actor.id:
+        raise StaffError("you cannot change your own account here")
+    if target.role == "owner" and actor.role != "owner":
+        raise StaffError("only an owner can change an owner's account")
+    if action == "deactivate":
+        target.active = False
+    elif action == "activate":
+        target.active, target.failed_logins, target.locked_until = True, 0, None
+    elif action == "reset-2fa":
+        target.totp_secret = None
+    else:
+        raise StaffError(f"unknown action {action!r}")
+    db.add(target)
+    db.commit()
+    db.refresh(target)
+    log.info("staff account changed", extra={"staff_id": target.id})
+    return target

@@ -17,6 +17,8 @@ and act on them. English and Vietnamese (`?lang=`, remembered in the cookie).
     POST     /console/e/{id}/extend      more days for an envelope out for signing
     POST     /console/e/{id}/void        void an envelope, with a reason
     GET      /console/reports            reports with charts (`manage.reports`), CSV with ?format=csv
+    GET      /console/staff              the firm's staff accounts (owners and admins)
+    POST     /console/staff/{id}/{action} deactivate, activate (lockout cleared), reset-2fa
 
 Who may see what is decided in the data layer (`manage.scope.Scope`): every lookup carries the
 staff member's firm (and agent, for an agent who sees only their own), so another firm's object
@@ -80,9 +82,13 @@ NO_MAIL = _("This server cannot send e-mail, so it cannot send the link.")
 MAIL_FAILED = _("The e-mail could not be sent just now. Please try again in a few minutes.")
 VIEW_ONLY = _("Your account can look but not change anything.")
 NOT_FOUND = _("There is no such applicant in your console.")
+STAFF_ONLY = _("Only owners and admins manage staff accounts.")
+STAFF_REFUSED = _("You cannot change this account: not your own, and an owner's only by an owner.")
 DONE = {"resend": _("The link was sent again."), "remind": _("A reminder was sent."),
         "reassign": _("The applicant was reassigned."), "extend": _("The expiry was extended."),
-        "void": _("The envelope was voided."), "invite": _("The invitation was sent.")}
+        "void": _("The envelope was voided."), "invite": _("The invitation was sent."),
+        "deactivate": _("The account was deactivated."), "activate": _("The account was activated."),
+        "reset-2fa": _("The authenticator was reset: a new one is set up at the next login.")}
 STATUS_LABELS = {"in_progress": _("In progress"), "completed": _("Interview completed"), "signing": _("Signing"),
                  "signed": _("Signed"), "declined": _("Declined"), "voided": _("Voided"), "expired": _("Expired"),
                  "stuck": _("Stuck")}
@@ -143,6 +149,8 @@ class Console:
             Route("/console/s/{session_id}/{action:str}", self.session_action, methods=["POST"]),
             Route("/console/e/{envelope_id}/{action:str}", self.envelope_action, methods=["POST"]),
             *([Route("/console/reports", self.reports, methods=["GET"])] if _has_reports() else []),
+            Route("/console/staff", self.staff_page, methods=["GET"]),
+            Route("/console/staff/{staff_id:int}/{action:str}", self.staff_action, methods=["POST"]),
         ]
 
     # -- cookie, language, CSRF ---------------------------------------------------------------
@@ -627,6 +635,57 @@ class Console:
             return self._page(request, "console_invite.html", lang, login, status=502, values=values,
                               errors={"email": _t(MAIL_FAILED)}, **context)
         return RedirectResponse(f"/console/s/{session_id}?done=invite", status_code=303)
+
+    # -- staff accounts ------------------------------------------------------------------------
+
+    def _staff_list(self, login: Login) -> list[Staff]:
+        with DB(self.db) as db:
+            rows = Scope.of(login.staff).staff_list(db)
+            for row in rows:
+                db.expunge(row)
+            return rows
+
+    async def staff_page(self, request: Request, status: int = 200, error: str | None = None) -> Response:
+        lang = self._lang(request)
+        login = await self._login(request)
+        if login is None:
+            return self._to_login(request)
+        if login.staff.role not in ("owner", "admin"):
+            return self._page(request, "console_message.html", lang, login, status=403,
+                              message=translator(lang)(STAFF_ONLY))
+        rows = await run_in_threadpool(self._staff_list, login)
+        now = dt.datetime.now(dt.UTC)
+        return self._page(request, "console_staff.html", lang, login, status=status, error=error, staff_rows=rows,
+                          locked=lambda r: r.locked_until is not None and _aware(r.locked_until) > now)
+
+    async def staff_action(self, request: Request) -> Response:
+        got = await self._acting(request)
+        if isinstance(got, Response):
+            return got
+        lang, login, _form = got
+        _t = translator(lang)
+        action, staff_id = request.path_params["action"], request.path_params["staff_id"]
+        if action not in staff.STAFF_ACTIONS:
+            return self._not_found(request, lang, login)
+
+        def work() -> Staff | None | str:
+            with DB(self.db) as db:
+                actor = db.get(Staff, login.staff.id)
+                assert actor is not None
+                try:
+                    return staff.manage_staff(db, actor, staff_id, action)
+                except staff.StaffError as exc:
+                    return str(exc)
+
+        result = await run_in_threadpool(work)
+        if result is None:
+            return self._not_found(request, lang, login)
+        if isinstance(result, str):
+            if login.staff.role not in ("owner", "admin"):
+                return self._page(request, "console_message.html", lang, login, status=403,
+                                  message=_t(STAFF_ONLY))
+            return await self.staff_page(request, status=422, error=_t(STAFF_REFUSED))
+        return RedirectResponse(f"/console/staff?done={action}", status_code=303)
 
     # -- reports -------------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from store.models import ConsoleAction, Envelope, Staff  # noqa: E402
 from store.models import Session as SessionRow  # noqa: E402
 from store.sessions import ensure_firm, publish_interview  # noqa: E402
 from web.app import create_app  # noqa: E402
+from manage.staff import STAFF_ACTIONS  # noqa: E402
 from web.console import ENVELOPE_ACTIONS, SESSION_ACTIONS  # noqa: E402
 
 SECRET = "console-isolation-secret"
@@ -98,7 +99,8 @@ class Case:
 def _objects(w: World, own: bool) -> dict[str, str]:
     """The object of each kind a path parameter can name: firm B's (own=False) or firm A's."""
     return {"session_id": w.a_session if own else w.b_session,
-            "envelope_id": w.a_envelope if own else w.b_envelope}
+            "envelope_id": w.a_envelope if own else w.b_envelope,
+            "staff_id": str(w.a_agent[0] if own else w.b_owner[0])}
 
 
 def _form(path: str, w: World, own_staff: bool = True) -> dict[str, str]:
@@ -134,6 +136,7 @@ def _objectless(w: World) -> dict[tuple[str, str], list[Case]]:
         ("GET", "/console/invite"): [],  # lists the firm's own interviews only (checked below)
         ("POST", "/console/invite"): [Case("POST", "/console/invite", {
             "interview": "other_only", "lang": "en", "email": "x@example.com"}, note="another firm's interview")],
+        ("GET", "/console/staff"): [],  # lists the firm's own staff only (checked below)
         ("GET", "/console/reports"): [Case("GET", f"/console/reports?agent={b_agent}"),
                                       Case("GET", f"/console/reports?agent={b_agent}&format=csv")],
         ("POST", "/api/v1/sessions"): [],  # creates an applicant session; names no existing object
@@ -146,9 +149,10 @@ def expand(method: str, path: str, w: World, own: bool) -> list[Case]:
     objects = _objects(w, own)
     if not params:
         return []
-    values = {"session_id": [objects["session_id"]], "envelope_id": [objects["envelope_id"]]}
+    values = {k: [v] for k, v in objects.items()}
     if "action" in params:
-        values["action"] = list(SESSION_ACTIONS if "session_id" in params else ENVELOPE_ACTIONS)
+        values["action"] = list(SESSION_ACTIONS if "session_id" in params else
+                                ENVELOPE_ACTIONS if "envelope_id" in params else STAFF_ACTIONS)
     combos: list[dict[str, str]] = [{}]
     for p in params:
         assert p in values, f"no object kind for path parameter {p!r} of {path}: add one to the matrix"
@@ -229,6 +233,9 @@ def test_every_route_refuses_another_firms_objects(world: World) -> None:
         invite_page = client.get("/console/invite").text
         if "other_only" in invite_page or "other only" in invite_page:
             failures.append("the invite form offers another firm's interview")
+        staff_page = client.get("/console/staff").text
+        if "b_owner@other.test" in staff_page or "a_agent@demo.test" not in staff_page:
+            failures.append("the staff page lists another firm's staff, or misses the firm's own")
         list_page = client.get("/console").text
         if "Bob Foreign" in list_page:
             failures.append("the list shows firm B's applicant")
@@ -250,8 +257,9 @@ def test_an_agent_sees_only_their_own_and_a_viewer_changes_nothing(world: World)
                 continue
             for case in expand(method, path, w, own=True):  # a colleague's applicant (a_agent2's)
                 r = _send(agent, case, agent_token)
-                if r.status_code != 404:
-                    failures.append(f"agent {case.method} {case.path}: {r.status_code}, expected 404")
+                want_agent = 403 if "staff_id" in path else 404  # staff pages: the firm's, owners/admins only
+                if r.status_code != want_agent:
+                    failures.append(f"agent {case.method} {case.path}: {r.status_code}, expected {want_agent}")
                 r = _send(viewer, case, viewer_token)
                 want = (200,) if method == "GET" else (403,)
                 if r.status_code not in want:

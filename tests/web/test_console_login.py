@@ -176,3 +176,35 @@ def test_many_failures_from_one_address_are_slowed_across_accounts(db: Engine) -
             assert _password_step(client, f"guess{i}@a.test", "wrong wrong").status_code == 422  # type: ignore
         r = _password_step(client, "ann@a.test", PASSWORD)  # even the right password waits now
         assert r.status_code == 429 and "from this network" in r.text  # type: ignore[attr-defined]
+
+
+def test_owners_manage_staff_accounts_from_the_console(db: Engine) -> None:
+    owner, owner_secret = staff(db, "demo", "owner@a.test", "owner")
+    admin, admin_secret = staff(db, "demo", "admin@a.test", "admin")
+    agent, agent_secret = staff(db, "demo", "ann@a.test", "agent")
+    assert owner_secret and admin_secret and agent_secret
+    app = create_app(db, SECRET)
+    with TestClient(app) as boss, TestClient(app) as ann, TestClient(app) as adm:
+        token = login(boss, "owner@a.test", owner_secret)
+        login(ann, "ann@a.test", agent_secret)
+        page = boss.get("/console/staff")
+        assert page.status_code == 200 and "ann@a.test" in page.text and "Reset the authenticator" in page.text
+        assert ann.get("/console/staff").status_code == 403  # agents do not manage staff
+
+        r = boss.post(f"/console/staff/{agent}/deactivate", data={"_csrf": token}, follow_redirects=False)
+        assert r.status_code == 303
+        assert ann.get("/console", follow_redirects=False).status_code == 303  # logged out at once
+        assert _password_step(ann, "ann@a.test", PASSWORD).status_code == 422  # type: ignore[attr-defined]
+        boss.post(f"/console/staff/{agent}/activate", data={"_csrf": token})
+        boss.post(f"/console/staff/{agent}/reset-2fa", data={"_csrf": token})
+        assert staff_row(db, agent).totp_secret is None and staff_row(db, agent).active
+        _password_step(ann, "ann@a.test", PASSWORD)
+        assert "totp-secret" in ann.get("/console/2fa").text  # a new authenticator is enrolled
+
+        r = boss.post(f"/console/staff/{owner}/deactivate", data={"_csrf": token})
+        assert r.status_code == 422 and staff_row(db, owner).active  # not one's own account
+        admin_token = login(adm, "admin@a.test", admin_secret)
+        r = adm.post(f"/console/staff/{owner}/reset-2fa", data={"_csrf": admin_token})
+        assert r.status_code == 422 and staff_row(db, owner).totp_secret == owner_secret  # an admin, an owner
+        assert adm.post(f"/console/staff/{agent}/deactivate", data={"_csrf": "0" * 64}).status_code == 403  # CSRF
+    assert staff_row(db, admin).active
