@@ -31,6 +31,7 @@ from consolekit import login, staff  # noqa: E402
 from accord.settings import DEFAULT_INTERVIEWS  # noqa: E402
 from manage import actions  # noqa: E402
 from manage.scope import Scope  # noqa: E402
+from manage.staff import STAFF_ACTIONS  # noqa: E402
 from signing import envelopes  # noqa: E402
 from signing.envelopes import PartySpec  # noqa: E402
 from signing.mail import ConsoleMailer  # noqa: E402
@@ -38,7 +39,6 @@ from store.models import ConsoleAction, Envelope, Staff  # noqa: E402
 from store.models import Session as SessionRow  # noqa: E402
 from store.sessions import ensure_firm, publish_interview  # noqa: E402
 from web.app import create_app  # noqa: E402
-from manage.staff import STAFF_ACTIONS  # noqa: E402
 from web.console import ENVELOPE_ACTIONS, SESSION_ACTIONS  # noqa: E402
 
 SECRET = "console-isolation-secret"
