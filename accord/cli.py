@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     from accord.staff_cmd import add_parser as add_staff_parser
 
     add_staff_parser(sub)
+    from accord.worker_cmd import add_parsers as add_worker_parsers
+
+    add_worker_parsers(sub)
     return parser
 
 
@@ -218,6 +221,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from accord.staff_cmd import cmd_staff
 
             return cmd_staff(args)
+        if args.command in ("worker", "webhook", "completion", "prefill-link"):
+            from accord import worker_cmd
+
+            return {"worker": worker_cmd.cmd_worker, "webhook": worker_cmd.cmd_webhook,
+                    "completion": worker_cmd.cmd_completion,
+                    "prefill-link": worker_cmd.cmd_prefill_link}[args.command](args)
         if args.command == "audit":
             from accord.audit_cmd import cmd_audit_verify
 

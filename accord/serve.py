@@ -140,13 +140,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if password is not None:  # stdout only, once: the log never holds it
             print(f"Agent console: {base}/console/login  e-mail {DEMO_AGENT[0]}  password {password}  "
                   "(shown this once; `accord staff add` makes more accounts)", flush=True)
+    from accord.worker_cmd import build_worker, registry
+    from jobs.worker import start_thread
     from manage.live import broadcaster_for
 
     # access_log off: our middleware logs each request (path only, with its request id).
+
+    mail = mailer(settings)
     app = create_app(db, secret_key(settings), blob_dir=settings.data_dir / "blobs", options=web_options(settings),
-                     mailer=mailer(settings), pki=open_pki(settings), public_url=settings.public_url,
-                     sms=sms_sender(settings), broadcaster=broadcaster_for(settings.database_url))
+                     mailer=mail, pki=open_pki(settings), public_url=settings.public_url,
+                     sms=sms_sender(settings), integrations=registry(settings),
+                     broadcaster=broadcaster_for(settings.database_url))
+    # The outbox worker runs in-process (webhooks, on-completion actions) unless ACCORD_WORKER=off,
+    # for deployments that run `accord worker` processes instead.
+    stop = None
+    if os.environ.get("ACCORD_WORKER", "on") != "off":
+        _thread, stop = start_thread(build_worker(db, settings, mail), interval=0.5)
     # Open console event streams never end by themselves: give them 5 s to close on shutdown.
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, timeout_graceful_shutdown=5)
+    if stop is not None:
+        stop.set()
     db.dispose()
     return 0

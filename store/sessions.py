@@ -19,7 +19,7 @@ from sqlmodel import Session as DB
 from sqlmodel import col, select
 
 import engine
-from store import changes
+from store import changes, outbox
 from store.groupcommit import Job, group
 from store.models import AnswerEvent, Firm, InterviewVersion, Session, Upload, utcnow
 from store.stage import INTERVIEW_STAGES
@@ -101,11 +101,18 @@ def compile_version(version: InterviewVersion) -> engine.Interview:
     return engine.load_string(version.source, file=version.path, base_dir=Path(version.path).parent)
 
 
-def start_session(db: DB, firm: Firm, version: InterviewVersion, lang: str) -> Session:
-    """A new session on `version`, with the interview's initial state, committed."""
-    state = compile_version(version).start(lang=lang)
-    session = Session(firm_id=_id(firm), interview_version_id=_id(version), lang=state.lang, state=_state_json(state))
+def start_session(db: DB, firm: Firm, version: InterviewVersion, lang: str, *,
+                  url_args: dict[str, Any] | None = None, agent_id: int | None = None) -> Session:
+    """A new session on `version`, with the interview's initial state, committed (with its
+    `session.started` event). `url_args` are what the interview reads as `url_args` (the CRM
+    record a session was started from); `agent_id` the staff member who started it."""
+    state = compile_version(version).start(lang=lang, url_args=url_args)
+    session = Session(firm_id=_id(firm), interview_version_id=_id(version), lang=state.lang, state=_state_json(state),
+                      agent_id=agent_id)
     db.add(session)
+    db.flush()
+    outbox.emit(db, _id(firm), outbox.SESSION_STARTED, session.id,
+                {"session_id": session.id, "interview": version.name, "lang": session.lang})
     db.commit()
     db.refresh(session)
     changes.publish(changes.Change("session", session.firm_id, session_id=session.id))
@@ -174,7 +181,8 @@ class StepProgress:
 Row = TypeVar("Row", Session, SessionSnapshot)
 
 
-def save_step(db: DB, session: Row, state: engine.State, progress: StepProgress | None = None) -> Row:
+def save_step(db: DB, session: Row, state: engine.State, progress: StepProgress | None = None, *,
+              completed: bool = False) -> Row:
     """Write `state` as the session's new state and append its new log entries, in one
     transaction, committed before returning.
 
@@ -185,12 +193,15 @@ def save_step(db: DB, session: Row, state: engine.State, progress: StepProgress 
 
     On SQLite, concurrent steps of this process are committed together (`store.groupcommit`:
     one transaction and one fsync for all the steps queued meanwhile; each is still written
-    whole or not at all and acknowledged only after that commit)."""
+    whole or not at all and acknowledged only after that commit).
+
+    `completed=True` says the interview ended with this step: the first time, the session's
+    `completed_at` is set and a `session.completed` event joins the same transaction (outbox)."""
     # A snapshot knows how many events were stored when it was read; the version guard proves
     # that is still so when its UPDATE goes through (only save_step writes both, together).
     logged = session.logged if isinstance(session, SessionSnapshot) else None
     job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.log, utcnow(), logged,
-                         progress))
+                         progress, completed or (progress is not None and progress.completed)))
     bind = db.get_bind()
     assert isinstance(bind, Engine)
     if bind.dialect.name == "sqlite" and _idle(db):
@@ -217,6 +228,7 @@ class _StepWrite:
     now: dt.datetime
     logged: int | None  # events stored when the state was read, if known (else asked)
     progress: StepProgress | None = None
+    completed: bool = False  # the interview ended with this step
 
 
 def _idle(db: DB) -> bool:
@@ -258,6 +270,7 @@ _LOG_ROWS = (
     .where(_EVENTS.c.session_id == bindparam("b_id"))
     .order_by(_EVENTS.c.seq)
 )
+_COMPLETED_AT = sa_select(_SESSIONS.c.completed_at).where(_SESSIONS.c.id == bindparam("b_id"))
 _LAST_SEQ = select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == bindparam("b_id"))
 _INSERT_EVENT = insert(_EVENTS)
 
@@ -275,6 +288,9 @@ def _write_steps(db: DB, jobs: list[Job]) -> None:
             if len(w.log) < stored:
                 job.error = StoreError("the state's answer log is shorter than the stored one (the log is append-only)")
                 continue
+            # Whether this step is the session's first completion is read before the UPDATE (the
+            # progress columns stamp `completed_at` in it); the version guard makes it one step's.
+            first_completion = w.completed and conn.execute(_COMPLETED_AT, {"b_id": w.session_id}).scalar() is None
             # The guarded UPDATE takes the write lock (SQLite) / row lock (PostgreSQL).
             params: dict[str, Any] = {"b_id": w.session_id, "b_seen": w.seen, "b_state": w.state, "b_lang": w.lang,
                                       "b_now": w.now, "b_next": w.seen + 1}
@@ -295,12 +311,24 @@ def _write_steps(db: DB, jobs: list[Job]) -> None:
             ]
             if rows:
                 conn.execute(_INSERT_EVENT, rows)
+            if first_completion:
+                _complete(conn, w)
         db.commit()
     except BaseException as exc:  # noqa: BLE001 - handed to every job's caller
         db.rollback()
         for job in jobs:
             if job.error is None:
                 job.error = exc
+
+
+def _complete(conn: Any, w: _StepWrite) -> None:
+    """The first completion of a session: stamp it (unless the progress columns did, in the same
+    UPDATE) and emit `session.completed` (same transaction)."""
+    conn.execute(update(_SESSIONS).where(_SESSIONS.c.id == w.session_id, _SESSIONS.c.completed_at.is_(None))
+                 .values(completed_at=w.now))
+    firm_id = conn.execute(sa_select(_SESSIONS.c.firm_id).where(_SESSIONS.c.id == w.session_id)).scalar()
+    outbox.emit(conn, int(firm_id), outbox.SESSION_COMPLETED, w.session_id, {"session_id": w.session_id},
+                now=w.now)
 
 
 def save_draft(db: DB, session: Session, draft: dict[str, Any] | None) -> Session:

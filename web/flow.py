@@ -184,8 +184,13 @@ def _save(db: DB, row: SessionSnapshot, iv: engine.Interview, state: State) -> S
     seen = row.version
     screen, progress = planned(iv, state)
     try:
-        save_step(db, row, state, progress)
+        save_step(db, row, state, progress, completed=ended(screen))
     except StaleSession:
         fresh, iv, state = load(db, row.id)
         return Step("stale", engine.plan(iv, state), fresh.version, state.lang)
     return Step("ok", screen, seen + 1, state.lang)
+
+
+def ended(step: Screen | Done) -> bool:
+    """The interview is over at this screen (its end screen, or nothing left to ask)."""
+    return isinstance(step, Done) or step.is_end
