@@ -59,6 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/assembly.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/signing.py
+	$(BIN)/python bench/console.py
 
 # The runner's own strings: re-extract the template from the code, then merge it into every
 # catalog (accord/locale/<lang>/LC_MESSAGES/accord.po); translate what comes out empty or fuzzy.

@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_verify = audit_sub.add_parser("verify", help="recompute an envelope's audit chain from the database")
     audit_verify.add_argument("envelope", help="the envelope id")
+    from accord.staff_cmd import add_parser as add_staff_parser
+
+    add_staff_parser(sub)
     from accord.worker_cmd import add_parsers as add_worker_parsers
 
     add_worker_parsers(sub)
@@ -214,6 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from accord.envelope_cmd import cmd_envelope
 
             return cmd_envelope(args)
+        if args.command == "staff":
+            from accord.staff_cmd import cmd_staff
+
+            return cmd_staff(args)
         if args.command in ("worker", "webhook", "completion", "prefill-link"):
             from accord import worker_cmd
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("accord.serve")
 
 DEMO_FIRM = ("demo", "Demo firm")
+DEMO_AGENT = ("agent@demo.invalid", "Demo Agent")
 
 
 def prepare(settings: Settings) -> Engine:
@@ -39,6 +40,22 @@ def prepare(settings: Settings) -> Engine:
     migrate.upgrade(db)
     seed(db, settings.interviews_dir)
     return db
+
+
+def seed_demo_agent(db: Engine) -> str | None:
+    """The demo firm's agent, created on the first start with a random password, which is
+    returned (to be printed once: only its hash is kept); None when the account exists already."""
+    from sqlmodel import select
+
+    from manage.staff import create_staff
+    from store.models import Staff
+
+    with DB(db) as session:
+        if session.exec(select(Staff).where(Staff.email == DEMO_AGENT[0])).first() is not None:
+            return None
+        password = secrets.token_urlsafe(12)
+        create_staff(session, DEMO_FIRM[0], DEMO_AGENT[0], DEMO_AGENT[1], "agent", password)
+        return password
 
 
 def seed(db: Engine, interviews_dir: Path) -> None:
@@ -77,7 +94,8 @@ def web_options(settings: Settings) -> WebOptions:
 
     return WebOptions(data_dir=settings.data_dir, smtp_host=settings.smtp_host, smtp_port=settings.smtp_port,
                       mail_from=settings.mail_from, public_url=settings.public_url,
-                      resume_days=settings.resume_days, max_upload_mb=settings.max_upload_mb)
+                      resume_days=settings.resume_days, max_upload_mb=settings.max_upload_mb,
+                      staff_session_minutes=settings.staff_session_minutes)
 
 
 def mailer(settings: Settings) -> Mailer:
@@ -117,20 +135,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}"
     # The one thing a person starting the demo needs: where the applicant begins (stdout, not the log).
     print(f"Applicant link: {base}/i/loan_application  (Tiếng Việt: {base}/i/loan_application?lang=vi)", flush=True)
-    # access_log off: our middleware logs each request (path only, with its request id).
+    if settings.demo_agent:
+        password = seed_demo_agent(db)
+        if password is not None:  # stdout only, once: the log never holds it
+            print(f"Agent console: {base}/console/login  e-mail {DEMO_AGENT[0]}  password {password}  "
+                  "(shown this once; `accord staff add` makes more accounts)", flush=True)
     from accord.worker_cmd import build_worker, registry
     from jobs.worker import start_thread
+    from manage.live import broadcaster_for
+
+    # access_log off: our middleware logs each request (path only, with its request id).
 
     mail = mailer(settings)
     app = create_app(db, secret_key(settings), blob_dir=settings.data_dir / "blobs", options=web_options(settings),
                      mailer=mail, pki=open_pki(settings), public_url=settings.public_url,
-                     sms=sms_sender(settings), integrations=registry(settings))
+                     sms=sms_sender(settings), integrations=registry(settings),
+                     broadcaster=broadcaster_for(settings.database_url))
     # The outbox worker runs in-process (webhooks, on-completion actions) unless ACCORD_WORKER=off,
     # for deployments that run `accord worker` processes instead.
     stop = None
     if os.environ.get("ACCORD_WORKER", "on") != "off":
         _thread, stop = start_thread(build_worker(db, settings, mail), interval=0.5)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    # Open console event streams never end by themselves: give them 5 s to close on shutdown.
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, timeout_graceful_shutdown=5)
     if stop is not None:
         stop.set()
     db.dispose()

@@ -22,6 +22,8 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     resume_days: float = 7
     max_upload_mb: float = 10
+    staff_session_minutes: float = 480  # how long a console login lasts
+    demo_agent: bool = True  # `accord serve` creates the demo firm's agent on first start
     # SMS one-time codes through a gateway speaking Twilio's Messages API; empty URL: printed to stderr.
     sms_url: str = ""
     sms_account: str = ""
@@ -35,6 +37,8 @@ class Settings:
         `ACCORD_SMTP_HOST`/`ACCORD_SMTP_PORT`/`ACCORD_MAIL_FROM` (resume e-mails), `ACCORD_PUBLIC_URL`
         (the server's address as applicants see it, for links in e-mails), `ACCORD_RESUME_DAYS`
         (how long a resume link works, default 7), `ACCORD_MAX_UPLOAD_MB` (per file, default 10),
+        `ACCORD_STAFF_SESSION_MINUTES` (how long a console login lasts, default 480),
+        `ACCORD_DEMO_AGENT` (0: do not create the demo agent account; default 1),
         `ACCORD_SMS_URL`/`ACCORD_SMS_ACCOUNT`/`ACCORD_SMS_TOKEN`/`ACCORD_SMS_FROM` (SMS codes' gateway)."""
         env = os.environ if env is None else env
         data_dir = Path(env.get("ACCORD_DATA_DIR") or "data")
@@ -48,6 +52,8 @@ class Settings:
             public_url=(env.get("ACCORD_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             resume_days=float(env.get("ACCORD_RESUME_DAYS") or 7),
             max_upload_mb=float(env.get("ACCORD_MAX_UPLOAD_MB") or 10),
+            staff_session_minutes=float(env.get("ACCORD_STAFF_SESSION_MINUTES") or 480),
+            demo_agent=(env.get("ACCORD_DEMO_AGENT") or "1") not in ("0", "false", "no"),
             sms_url=env.get("ACCORD_SMS_URL", ""), sms_account=env.get("ACCORD_SMS_ACCOUNT", ""),
             sms_token=env.get("ACCORD_SMS_TOKEN", ""), sms_from=env.get("ACCORD_SMS_FROM", ""),
         )

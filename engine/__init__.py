@@ -13,6 +13,7 @@ This package imports no other project package and does no I/O beyond reading int
 
 from engine.answers import date_limits, visible_keys
 from engine.assembly import AgreementSource, assemble, check_clauses
+from engine.contact import contact
 from engine.errors import InterviewError, LoadError, Problem
 from engine.interview import Interview
 from engine.loader import load, load_string
@@ -25,6 +26,7 @@ __all__ = [
     "AgreementSource",
     "assemble",
     "check_clauses",
+    "contact",
     "date_limits",
     "Button",
     "Choice",

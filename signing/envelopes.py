@@ -30,6 +30,7 @@ from signing.states import (
     check_envelope,
     check_participant,
 )
+from store import changes, stage
 from store.models import Envelope, Participant, utcnow
 
 log = logging.getLogger("accord.signing")
@@ -121,6 +122,8 @@ def _bump(db: DB, envelope: Envelope, **values: Any) -> None:
     for k, v in values.items():
         setattr(envelope, k, v)
     envelope.version += 1
+    if "status" in values:  # the console's stage of the session follows its newest envelope
+        stage.envelope_changed(db, envelope.session_id, envelope.id, envelope.created_at, envelope.status)
 
 
 def _seats(people: Sequence[Participant]) -> list[routing.Seat]:
@@ -161,8 +164,17 @@ def _route(db: DB, envelope: Envelope, people: list[Participant], now: dt.dateti
     return notices
 
 
-def _commit_and_notify(db: DB, notices: Iterable[Notice], notifier: Notifier | None) -> None:
+def _changed(envelope: Envelope) -> None:
+    """Tell the console (`store.changes`) that this envelope changed; call after the commit."""
+    changes.publish(changes.Change("envelope", envelope.firm_id, session_id=envelope.session_id,
+                                   envelope_id=envelope.id))
+
+
+def _commit_and_notify(db: DB, notices: Iterable[Notice], notifier: Notifier | None,
+                       envelope: Envelope | None = None) -> None:
     db.commit()
+    if envelope is not None:
+        _changed(envelope)
     for notice in notices:
         if notifier is None:
             continue
@@ -205,6 +217,7 @@ def create(db: DB, firm_id: int, *, title: str, language: str, pdf_sha256: str, 
                         expires_at=expires_at, created_at=now)
     db.add(envelope)
     db.flush()
+    stage.envelope_changed(db, session_id, envelope.id, now, envelope.status)
     for spec in parties:
         db.add(Participant(envelope_id=envelope.id, role=spec.role, action=spec.action,
                            routing_order=None if spec.action == "cc" else (spec.order or 0), name=spec.name,
@@ -216,6 +229,7 @@ def create(db: DB, firm_id: int, *, title: str, language: str, pdf_sha256: str, 
                                           for s in parties]})
     db.commit()
     db.refresh(envelope)
+    _changed(envelope)
     return envelope
 
 
@@ -227,7 +241,7 @@ def send(db: DB, envelope_id: str, notifier: Notifier | None = None, *, now: dt.
     _bump(db, envelope, status=E.SENT.value, sent_at=now)
     audit.append(db, envelope.id, "sender", "sent", ip=request.ip, user_agent=request.user_agent, at=now)
     notices = _route(db, envelope, people, now)
-    _commit_and_notify(db, notices, notifier)
+    _commit_and_notify(db, notices, notifier, envelope)
     return notices
 
 
@@ -265,6 +279,7 @@ def opened(db: DB, participant_id: str, *, now: dt.datetime | None = None, reque
     _bump(db, envelope)
     audit.append(db, envelope.id, me.id, "opened", ip=request.ip, user_agent=request.user_agent, at=now)
     db.commit()
+    _changed(envelope)
 
 
 def identified(db: DB, participant_id: str, method: str, evidence: dict[str, Any], *,
@@ -280,6 +295,7 @@ def identified(db: DB, participant_id: str, method: str, evidence: dict[str, Any
     audit.append(db, envelope.id, me.id, "identified", detail={"method": method, **evidence}, ip=request.ip,
                  user_agent=request.user_agent, at=now)
     db.commit()
+    _changed(envelope)
 
 
 def identity_done(db: DB, participant_id: str) -> list[str]:
@@ -325,6 +341,7 @@ def identity_step(db: DB, participant_id: str, method: str, evidence: dict[str, 
                      detail={"method": "+".join(wanted), "methods": wanted, "steps": done, "result": "verified"},
                      ip=request.ip, user_agent=request.user_agent, at=now)
     db.commit()
+    _changed(envelope)
     return complete
 
 
@@ -340,6 +357,7 @@ def consented(db: DB, participant_id: str, disclosure: str, *, now: dt.datetime 
     audit.append(db, envelope.id, me.id, "consented", detail={"disclosure": disclosure}, ip=request.ip,
                  user_agent=request.user_agent, at=now)
     db.commit()
+    _changed(envelope)
 
 
 def acted(db: DB, participant_id: str, notifier: Notifier | None = None, *, doc_after: str | None = None,
@@ -368,7 +386,7 @@ def acted(db: DB, participant_id: str, notifier: Notifier | None = None, *, doc_
     audit.append(db, envelope.id, me.id, verb, detail=detail, ip=request.ip, user_agent=request.user_agent,
                  doc_before=before, doc_after=doc_after or before, at=now)
     notices = _route(db, envelope, people, now)
-    _commit_and_notify(db, notices, notifier)
+    _commit_and_notify(db, notices, notifier, envelope)
     return notices
 
 
@@ -389,7 +407,7 @@ def decline(db: DB, participant_id: str, reason: str, notifier: Notifier | None 
                  user_agent=request.user_agent, at=now)
     notices = [Notice("declined", envelope.id, p.id, {"role": me.role}) for p in people
                if p.id != me.id and p.status in (P.NOTIFIED, P.OPENED, P.IDENTIFIED, P.ACTED)]
-    _commit_and_notify(db, notices, notifier)
+    _commit_and_notify(db, notices, notifier, envelope)
     return notices
 
 
@@ -404,7 +422,7 @@ def void(db: DB, envelope_id: str, reason: str, notifier: Notifier | None = None
                  user_agent=request.user_agent, at=now)
     notices = [Notice("voided", envelope.id, p.id) for p in people
                if p.status in (P.NOTIFIED, P.OPENED, P.IDENTIFIED, P.ACTED)]
-    _commit_and_notify(db, notices, notifier)
+    _commit_and_notify(db, notices, notifier, envelope)
     return notices
 
 
@@ -428,7 +446,7 @@ def remind(db: DB, envelope_id: str, notifier: Notifier | None = None, *, role: 
                      detail={"participant": p.id, "reminder": p.reminders, **(detail or {})}, ip=request.ip,
                      user_agent=request.user_agent, at=now)
     notices = [Notice("reminder", envelope.id, p.id) for p in due]
-    _commit_and_notify(db, notices, notifier)
+    _commit_and_notify(db, notices, notifier, envelope)
     return notices
 
 
@@ -448,6 +466,7 @@ def extend(db: DB, envelope_id: str, expires_at: dt.datetime, *, detail: dict[st
                  detail={"from": old.isoformat() if old else None, "to": new.isoformat(), **(detail or {})},
                  ip=request.ip, user_agent=request.user_agent, at=now)
     db.commit()
+    _changed(envelope)
 
 
 def delegate(db: DB, participant_id: str, name: str, email: str, reason: str, notifier: Notifier | None = None,
@@ -471,7 +490,7 @@ def delegate(db: DB, participant_id: str, name: str, email: str, reason: str, no
     audit.append(db, envelope.id, me.id, "delegated", detail={"from": me.id, "to": new.id, "reason": reason},
                  ip=request.ip, user_agent=request.user_agent, at=now)
     notices = _route(db, envelope, people, now)
-    _commit_and_notify(db, notices, notifier)
+    _commit_and_notify(db, notices, notifier, envelope)
     return new
 
 
@@ -523,4 +542,6 @@ def _tick_one(db: DB, envelope_id: str, now: dt.datetime, warn_before: dt.timede
                              detail={"participant": p.id, "reminder": p.reminders}, at=now)
             notices = [Notice("reminder", envelope.id, p.id) for p in due]
     db.commit()
+    if notices or envelope.status != E.SENT.value:
+        _changed(envelope)
     return notices

@@ -30,7 +30,8 @@ from typing import Any, Protocol
 from sqlmodel import Session as DB
 from sqlmodel import col, select
 
-from store.models import IdentityChallenge, Participant, utcnow
+from store import changes
+from store.models import Envelope, IdentityChallenge, Participant, utcnow
 
 IMPLEMENTED = ("email_code", "sms_code", "passkey")
 UNAVAILABLE = ("id_document", "video_call", "kba")  # named by interviews; built by later issues
@@ -56,6 +57,14 @@ class IdentityMethod(Protocol):
     def start(self, db: DB, participant: Participant, now: dt.datetime | None = None) -> None: ...
 
     def check(self, db: DB, participant: Participant, answer: str, now: dt.datetime | None = None) -> Verified: ...
+
+
+def _wrong_code_published(db: DB, participant: Participant) -> None:
+    """A wrong code is the agent console's business ("failed code attempts"): tell it (`store.changes`)."""
+    envelope = db.get(Envelope, participant.envelope_id)
+    if envelope is not None:
+        changes.publish(changes.Change("envelope", envelope.firm_id, session_id=envelope.session_id,
+                                       envelope_id=envelope.id))
 
 
 def plan(wanted: Sequence[str], has_passkey: bool) -> list[str]:
@@ -143,6 +152,7 @@ class OneTimeCode:
         if not hmac.compare_digest(self._hash(participant.id, digits), latest.code_hash):
             db.add(latest)
             db.commit()
+            _wrong_code_published(db, participant)
             if self._locked(db, participant, now):
                 raise IdentityError("locked", "too many wrong codes: try again in an hour")
             raise IdentityError("wrong", "this code is not right")

@@ -73,8 +73,19 @@ class Session(SQLModel, table=True):
 
     __tablename__ = "interview_session"
     # The console lists a firm's (or an agent's) sessions by last activity.
-    __table_args__ = (Index("ix_interview_session_firm_updated", "firm_id", "updated_at"),
-                      Index("ix_interview_session_agent_updated", "agent_id", "updated_at"))
+    __table_args__ = (Index("ix_interview_session_agent_updated", "agent_id", "updated_at"),
+                      # Reports (manage.reports, migration 0008): completions in a date range, read
+                      # from the index alone; the funnel's sessions started in a range.
+                      Index("ix_interview_session_firm_completed", "firm_id", "completed_at", "created_at"),
+                      Index("ix_interview_session_firm_created", "firm_id", "created_at"),
+                      # The console's status filters: one index range, in last-activity order (the
+                      # firm's, an agent's); the firm's list, search and "stuck" walk the firm's
+                      # sessions by last activity reading the index alone until a page is found (a
+                      # session row, with its state, is large). It replaces 0004's (firm_id, updated_at).
+                      Index("ix_interview_session_firm_stage_updated", "firm_id", "stage", "updated_at"),
+                      Index("ix_interview_session_agent_stage_updated", "agent_id", "stage", "updated_at"),
+                      Index("ix_interview_session_firm_activity", "firm_id", "updated_at", "stage", "display_name",
+                            "contact_email", "id"))
 
     id: str = Field(default_factory=new_session_id, sa_column=Column(String(64), primary_key=True))
     firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), nullable=False, index=True))
@@ -101,6 +112,10 @@ class Session(SQLModel, table=True):
     display_name: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     contact_email: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     completed_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    # Where the console lists it: in_progress, completed, signing, signed, declined, voided, expired
+    # (`store.stage`: the interview's side from save_step, the newest envelope's from signing).
+    stage: str = Field(default="in_progress", sa_column=Column(String(16), nullable=False,
+                                                              server_default="in_progress"))
 
 
 class AnswerEvent(SQLModel, table=True):
@@ -159,6 +174,11 @@ class Envelope(SQLModel, table=True):
     """An agreement version sent for signing. Status and seal follow `signing.states`."""
 
     __tablename__ = "envelope"
+    # The console (manage.applicants, migration 0008): a session's newest envelope; a firm's
+    # envelopes in a status; envelopes completed in a date range (reports).
+    __table_args__ = (Index("ix_envelope_session_created", "session_id", "created_at"),
+                      Index("ix_envelope_firm_status", "firm_id", "status", "sent_at", "session_id", "id"),
+                      Index("ix_envelope_firm_completed", "firm_id", "completed_at", "sent_at"))
 
     id: str = Field(default_factory=new_session_id, sa_column=Column(String(64), primary_key=True))
     firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), nullable=False, index=True))
@@ -188,6 +208,8 @@ class Participant(SQLModel, table=True):
     """One party of an envelope: its role, action, routing order, contact and progress."""
 
     __tablename__ = "participant"
+    # The console's "failed codes" flag reads a sent envelope's participants from the index alone.
+    __table_args__ = (Index("ix_participant_envelope_status", "envelope_id", "status", "id"),)
 
     id: str = Field(default_factory=new_session_id, sa_column=Column(String(64), primary_key=True))
     envelope_id: str = Field(sa_column=Column(String(64), ForeignKey("envelope.id"), nullable=False, index=True))
@@ -216,7 +238,9 @@ class AuditEvent(SQLModel, table=True):
     """Append-only; each event carries the hash of the envelope's previous event (`signing.audit`)."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (UniqueConstraint("envelope_id", "seq", name="uq_audit_event_envelope_seq"),)
+    __table_args__ = (UniqueConstraint("envelope_id", "seq", name="uq_audit_event_envelope_seq"),
+                      # An envelope's last event from the index alone (the console's "idle" signing).
+                      Index("ix_audit_event_envelope_at", "envelope_id", "at"))
 
     id: int | None = Field(default=None, primary_key=True)
     envelope_id: str = Field(sa_column=Column(String(64), ForeignKey("envelope.id"), nullable=False, index=True))
@@ -237,6 +261,9 @@ class IdentityChallenge(SQLModel, table=True):
     """One one-time code sent to a participant: only its HMAC is kept; attempts are counted."""
 
     __tablename__ = "identity_challenge"
+    # The console's "failed codes" flag: a participant's attempts from the index alone.
+    __table_args__ = (Index("ix_identity_challenge_participant_attempts", "participant_id", "attempts",
+                            "verified_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     participant_id: str = Field(sa_column=Column(String(64), ForeignKey("participant.id"), nullable=False,
@@ -247,6 +274,26 @@ class IdentityChallenge(SQLModel, table=True):
     expires_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     verified_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class ConsoleAction(SQLModel, table=True):
+    """One thing a staff member did to an applicant from the console (invite, resend, remind,
+    extend, void, reassign): append-only, so the firm can always see who did what and when.
+    Envelope actions also land in the envelope's own hash-chained audit trail; this table covers
+    the applicant's side, which has no envelope yet when the link is first sent."""
+
+    __tablename__ = "console_action"
+    __table_args__ = (Index("ix_console_action_session_at", "session_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), nullable=False, index=True))
+    staff_id: int = Field(sa_column=Column(Integer, ForeignKey("staff.id"), nullable=False))
+    session_id: str = Field(sa_column=Column(String(64), ForeignKey("interview_session.id"), nullable=False))
+    envelope_id: str | None = Field(default=None, sa_column=Column(String(64), ForeignKey("envelope.id"),
+                                                                   nullable=True))
+    action: str = Field(sa_column=Column(String(32), nullable=False))
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class PasskeyCredential(SQLModel, table=True):

@@ -12,16 +12,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, Text, bindparam, func, insert, type_coerce, update
+from sqlalchemy import Boolean, Connection, Engine, Text, bindparam, case, func, insert, null, true, type_coerce, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DB
 from sqlmodel import col, select
 
 import engine
-from store import jsoncodec, outbox
+from store import changes, jsoncodec, outbox
 from store.groupcommit import Job, group
 from store.models import AnswerEvent, Firm, InterviewVersion, Session, Upload, utcnow
+from store.stage import INTERVIEW_STAGES
 
 
 class StoreError(Exception):
@@ -114,6 +115,7 @@ def start_session(db: DB, firm: Firm, version: InterviewVersion, lang: str, *,
                 {"session_id": session.id, "interview": version.name, "lang": session.lang})
     db.commit()
     db.refresh(session)
+    changes.publish(changes.Change("session", session.firm_id, session_id=session.id))
     return session
 
 
@@ -183,10 +185,27 @@ def _log(db: DB, session_id: str) -> list[dict[str, Any]]:
     ]
 
 
+@dataclass(frozen=True)
+class StepProgress:
+    """Where the applicant stands after a step, as the console lists it: the block and section
+    of the screen planned next, the percent complete, who the applicant is (the interview's
+    first party's name and e-mail, when answered) and whether the interview has reached its end.
+    The front end computes it where it plans the screen (the store never plans) and hands it to
+    `save_step`, which writes it in the same UPDATE as the state."""
+
+    block: str | None
+    section: str | None
+    percent: int
+    display_name: str | None = None
+    contact_email: str | None = None
+    completed: bool = False
+
+
 Row = TypeVar("Row", Session, SessionSnapshot)
 
 
-def save_step(db: Unit, session: Row, state: engine.State, *, completed: bool = False) -> Row:
+def save_step(db: Unit, session: Row, state: engine.State, progress: StepProgress | None = None, *,
+              completed: bool = False) -> Row:
     """Write `state` as the session's new state and append its new log entries, in one
     transaction, committed before returning.
 
@@ -205,7 +224,7 @@ def save_step(db: Unit, session: Row, state: engine.State, *, completed: bool = 
     # that is still so when its UPDATE goes through (only save_step writes both, together).
     logged = session.logged if isinstance(session, SessionSnapshot) else None
     job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.logged, state.log, utcnow(),
-                         logged, completed))
+                         logged, progress, completed or (progress is not None and progress.completed)))
     bind = db.engine if isinstance(db, Connection) else db.get_bind()
     assert isinstance(bind, Engine)
     if bind.dialect.name == "sqlite" and _idle(db):
@@ -215,6 +234,7 @@ def save_step(db: Unit, session: Row, state: engine.State, *, completed: bool = 
         _write_steps(db, [job])
     if job.error is not None:
         raise job.error
+    changes.publish(changes.Change("session", session.firm_id, session_id=session.id))
     if isinstance(session, SessionSnapshot):
         return cast(Row, replace(cast(SessionSnapshot, session), version=session.version + 1,
                                  logged=state.logged + len(state.log)))
@@ -233,6 +253,7 @@ class _StepWrite:
     log: list[dict[str, Any]]
     now: dt.datetime
     logged: int | None  # events stored when the state was read, if known (else asked)
+    progress: StepProgress | None = None
     completed: bool = False  # the interview ended with this step
 
 
@@ -255,7 +276,18 @@ _UPDATE_STATE = (
     .values(state=bindparam("b_state"), lang=bindparam("b_lang"), updated_at=bindparam("b_now"),
             version=bindparam("b_next"), draft=None)
 )
-_LAST_SEQ = select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == bindparam("b_id"))
+# The same, keeping the console's columns true (`StepProgress`).
+_UPDATE_STATE_PROGRESS = _UPDATE_STATE.values(
+    current_block=bindparam("b_block"), current_section=bindparam("b_section"), progress=bindparam("b_percent"),
+    display_name=func.coalesce(bindparam("b_name", type_=Text), _SESSIONS.c.display_name),
+    contact_email=func.coalesce(bindparam("b_email", type_=Text), _SESSIONS.c.contact_email),
+    completed_at=case((bindparam("b_completed", type_=Boolean) == true(),
+                       func.coalesce(_SESSIONS.c.completed_at, bindparam("b_now"))), else_=null()),
+    # The interview's side of the stage (store.stage); an envelope's stage, once sent, stays.
+    stage=case((_SESSIONS.c.stage.in_(INTERVIEW_STAGES),
+                case((bindparam("b_completed", type_=Boolean) == true(), "completed"), else_="in_progress")),
+               else_=_SESSIONS.c.stage),
+)
 _SESSION_ROW = sa_select(
     _SESSIONS.c.firm_id, _SESSIONS.c.interview_version_id, _SESSIONS.c.lang, _SESSIONS.c.version,
     type_coerce(_SESSIONS.c.state, Text).label("state"),  # decoded by `state_of`, only when needed
@@ -266,6 +298,8 @@ _LOG_ROWS = (
     .where(_EVENTS.c.session_id == bindparam("b_id"))
     .order_by(_EVENTS.c.seq)
 )
+_COMPLETED_AT = sa_select(_SESSIONS.c.completed_at).where(_SESSIONS.c.id == bindparam("b_id"))
+_LAST_SEQ = select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == bindparam("b_id"))
 _INSERT_EVENT = insert(_EVENTS)
 
 
@@ -282,9 +316,19 @@ def _write_steps(db: Unit, jobs: list[Job]) -> None:
             if w.log_base + len(w.log) < stored or w.log_base > stored:
                 job.error = StoreError("the state's answer log does not continue the stored one (append-only)")
                 continue
+            # Whether this step is the session's first completion is read before the UPDATE (the
+            # progress columns stamp `completed_at` in it); the version guard makes it one step's.
+            first_completion = w.completed and conn.execute(_COMPLETED_AT, {"b_id": w.session_id}).scalar() is None
             # The guarded UPDATE takes the write lock (SQLite) / row lock (PostgreSQL).
-            result = conn.execute(_UPDATE_STATE, {"b_id": w.session_id, "b_seen": w.seen, "b_state": w.state,
-                                                  "b_lang": w.lang, "b_now": w.now, "b_next": w.seen + 1})
+            params: dict[str, Any] = {"b_id": w.session_id, "b_seen": w.seen, "b_state": w.state, "b_lang": w.lang,
+                                      "b_now": w.now, "b_next": w.seen + 1}
+            statement = _UPDATE_STATE
+            if w.progress is not None:
+                statement = _UPDATE_STATE_PROGRESS
+                params.update(b_block=w.progress.block, b_section=w.progress.section,
+                              b_percent=max(0, min(100, w.progress.percent)), b_name=w.progress.display_name,
+                              b_email=w.progress.contact_email, b_completed=w.progress.completed)
+            result = conn.execute(statement, params)
             if result.rowcount != 1:
                 job.error = StaleSession("the session was changed by another request; reload it and try again")
                 continue
@@ -295,7 +339,7 @@ def _write_steps(db: Unit, jobs: list[Job]) -> None:
             ]
             if rows:
                 conn.execute(_INSERT_EVENT, rows)
-            if w.completed:
+            if first_completion:
                 _complete(conn, w)
         db.commit()
     except BaseException as exc:  # noqa: BLE001 - handed to every job's caller
@@ -306,13 +350,13 @@ def _write_steps(db: Unit, jobs: list[Job]) -> None:
 
 
 def _complete(conn: Any, w: _StepWrite) -> None:
-    """The first completion of a session: stamp it and emit `session.completed` (same transaction)."""
-    done = conn.execute(update(_SESSIONS).where(_SESSIONS.c.id == w.session_id, _SESSIONS.c.completed_at.is_(None))
-                        .values(completed_at=w.now))
-    if done.rowcount == 1:
-        firm_id = conn.execute(sa_select(_SESSIONS.c.firm_id).where(_SESSIONS.c.id == w.session_id)).scalar()
-        outbox.emit(conn, int(firm_id), outbox.SESSION_COMPLETED, w.session_id, {"session_id": w.session_id},
-                    now=w.now)
+    """The first completion of a session: stamp it (unless the progress columns did, in the same
+    UPDATE) and emit `session.completed` (same transaction)."""
+    conn.execute(update(_SESSIONS).where(_SESSIONS.c.id == w.session_id, _SESSIONS.c.completed_at.is_(None))
+                 .values(completed_at=w.now))
+    firm_id = conn.execute(sa_select(_SESSIONS.c.firm_id).where(_SESSIONS.c.id == w.session_id)).scalar()
+    outbox.emit(conn, int(firm_id), outbox.SESSION_COMPLETED, w.session_id, {"session_id": w.session_id},
+                now=w.now)
 
 
 def save_draft(db: DB, session: Session, draft: dict[str, Any] | None) -> Session:

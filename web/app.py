@@ -28,14 +28,16 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from integrations.connectors import Registry
+from manage.live import Broadcaster, InProcessBroadcaster
 from signing.mail import Mailer, code_sender, envelope_notifier
 from signing.pki import PKI
 from signing.sms import SmsSender, sms_code_sender
-from store import migrate
+from store import changes, migrate
 from store.database import check
 from web.agreement import AgreementPages
 from web.api import Api
 from web.chat import Chat
+from web.console import Console
 from web.options import WebOptions
 from web.prefill import PrefillStart
 from web.resume import Resume
@@ -165,7 +167,8 @@ def htmx_script() -> bytes:
 def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = False,
                options: WebOptions | None = None, blob_dir: Path | None = None,
                mailer: Mailer | None = None, pki: PKI | None = None, public_url: str = "",
-               sms: SmsSender | None = None, integrations: Registry | None = None) -> Starlette:
+               sms: SmsSender | None = None, integrations: Registry | None = None,
+               broadcaster: Broadcaster | None = None) -> Starlette:
     """The application over an already created (and normally migrated) database engine.
 
     `secret_key` signs the session cookie and derives the CSRF tokens (`accord serve` passes
@@ -174,7 +177,9 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
     passes `<data dir>/blobs`); without one a temporary folder is used. `mailer` sends the
     signing e-mails (none: they are not sent), `pki` is Accord's CA (with it the app signs and
     seals PAdES documents; without it signing answers 503), `public_url` prefixes the links in
-    e-mails and stamps (and is the passkeys' relying party), `sms` sends SMS codes."""
+    e-mails and stamps (and is the passkeys' relying party), `sms` sends SMS codes. `broadcaster`
+    carries committed changes to the agent console's live pages (`manage.live`; default: in this
+    process only; `accord serve` passes LISTEN/NOTIFY on PostgreSQL)."""
     secret = secret_key or secrets.token_urlsafe(32)
     wizard = Wizard(db, secret, options=options)
     blobs = blob_dir or Path(tempfile.mkdtemp(prefix="accord-blobs-"))
@@ -186,9 +191,21 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
                                  public_url=public_url)
     verify_page = VerifyPage(db, pki)
 
+    live = broadcaster or InProcessBroadcaster()
+    stop_listening = changes.listen(live.publish)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         """One aiohttp session and one `Pades` for the process (they belong to the event loop)."""
+        try:
+            async with _signing(app):
+                yield
+        finally:
+            stop_listening()
+            live.close()
+
+    @contextlib.asynccontextmanager
+    async def _signing(app: Starlette) -> AsyncIterator[None]:
         if pki is None:
             yield
             return
@@ -246,6 +263,8 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             *resume.routes(),
             *PrefillStart(wizard, secret, integrations or Registry()).routes(),
             Route("/static/vendor/htmx.min.js", htmx_js),
+            *Console(db, secret, broadcaster=live, options=options, mailer=mailer, notifier=notifier,
+                     link=resume.link).routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
     )
@@ -255,5 +274,6 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
     app.add_middleware(RequestIdMiddleware)
     app.state.db = db
     app.state.blob_dir = blobs
-    app.state.signing_notifier = notifier  # for whoever sends envelopes (the agent console, tests)
+    app.state.signing_notifier = notifier
+    app.state.broadcaster = live  # for whoever sends envelopes (the agent console, tests)
     return app

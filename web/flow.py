@@ -28,6 +28,7 @@ from store.sessions import (
     SessionNotFound,
     SessionSnapshot,
     StaleSession,
+    StepProgress,
     compile_version,
     latest_version,
     load_snapshot,
@@ -211,22 +212,41 @@ def back(db_engine: Engine, session_id: str, version: int) -> Step:
         return _save(db, row, iv, state)
 
 
+def planned(iv: engine.Interview, state: State) -> tuple[Screen | Done, StepProgress]:
+    """The screen that follows `state` and where that leaves the applicant (`StepProgress`, the
+    console's columns); see `plan_copy`."""
+    screen, progress, _ = plan_copy(iv, state)
+    return screen, progress
+
+
+def plan_copy(iv: engine.Interview, state: State) -> tuple[Screen | Done, StepProgress, State]:
+    """`planned`, with the copy it planned on. Planned on a copy: planning may compute variables,
+    and the state that is saved must stay what the applicant's answers made it. Planned before the
+    save, so a step that ends the interview is recorded as its completion in the same transaction;
+    the copy is the plan kept for the session's next step (`_keep_plan`)."""
+    copy = State.from_json(state.to_json())
+    screen = engine.plan(iv, copy)
+    name, email = engine.contact(iv, copy)
+    if isinstance(screen, Done):
+        return screen, StepProgress(None, None, 100, name, email, completed=True), copy
+    percent = screen.progress if screen.progress is not None else (
+        100 if screen.is_end else min(95, 5 * len(state.history)))
+    return screen, StepProgress(screen.block_id, screen.section, percent, name, email, completed=screen.is_end), copy
+
+
 def _save(db: Connection, row: SessionSnapshot, iv: engine.Interview, state: State) -> Step:
     seen = row.version
-    # Planned (on a copy: planning may compute values that are not the step's) before the save, so a
-    # step that ends the interview is recorded as its completion in the same transaction.
-    planned = State.from_json(state.to_json())
-    after = engine.plan(iv, planned)
+    screen, progress, copy = plan_copy(iv, state)
     try:
-        save_step(db, row, state, completed=ended(after))
+        save_step(db, row, state, progress, completed=ended(screen))
     except StaleSession:
         fresh, iv, state = load(db, row.id)
         return Step("stale", engine.plan(iv, state), fresh.version, state.lang)
     # Kept for the session's next step (see `_plan`): the planned copy, its log now stored.
-    planned.logged += len(planned.log)
-    planned.log = []
-    _keep_plan(row.id, seen + 1, planned, after)
-    return Step("ok", after, seen + 1, state.lang)
+    copy.logged += len(copy.log)
+    copy.log = []
+    _keep_plan(row.id, seen + 1, copy, screen)
+    return Step("ok", screen, seen + 1, state.lang)
 
 
 def ended(step: Screen | Done) -> bool:

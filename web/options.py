@@ -18,6 +18,7 @@ class WebOptions:
     resume_days: float = 7
     max_upload_mb: float = 10
     resume_sends_per_hour: int = 3
+    staff_session_minutes: float = 480  # a console login lasts this long (ACCORD_STAFF_SESSION_MINUTES)
 
     @property
     def upload_dir(self) -> Path:

@@ -51,8 +51,7 @@ from store.sessions import (
     save_step,
     start_session,
 )
-from web import fieldview, forms, markup, terms, uploads
-from web.flow import ended
+from web import fieldview, flow, forms, markup, terms, uploads
 from web.i18n import LANGUAGES, _, translator
 from web.options import WebOptions
 
@@ -256,9 +255,10 @@ class Wizard:
             return self._save(db, session, result, iv, session_id)
 
     def _save(self, db: DB, session: SessionRow, state: State, iv: engine.Interview, session_id: str) -> Outcome:
+        after, progress = flow.planned(iv, state)  # the console's columns, written with the step
         try:
-            after = engine.plan(iv, State.from_json(state.to_json()))  # a copy: see web.flow._save
-            save_step(db, session, state, completed=ended(after))  # committed before the redirect is sent
+            # committed before the redirect is sent
+            save_step(db, session, state, progress, completed=flow.ended(after))
         except StaleSession:
             fresh, iv, state = self._load(db, session_id)
             return self._render_current(iv, state, fresh, notice=translator(state.lang)(STALE), status=409)
