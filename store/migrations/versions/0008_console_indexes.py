@@ -40,7 +40,7 @@ def upgrade() -> None:
     # Reports: completions in a date range from the index alone; the funnel's sessions by start.
     op.create_index("ix_interview_session_firm_completed", "interview_session",
                     ["firm_id", "completed_at", "created_at"])
-    op.create_index("ix_interview_session_firm_created", "interview_session", ["firm_id", "created_at"])
+    op.create_index("ix_interview_session_firm_created", "interview_session", ["firm_id", "created_at", "id"])
     # The list: a session's newest envelope; a firm's envelopes in a status (signing, declined, ...);
     # reports: envelopes completed in a date range with their sending time.
     op.create_index("ix_envelope_session_created", "envelope", ["session_id", "created_at"])
@@ -48,6 +48,8 @@ def upgrade() -> None:
     op.create_index("ix_envelope_firm_completed", "envelope", ["firm_id", "completed_at", "sent_at"])
     # An envelope's last event from the index alone (the console's "idle" signing).
     op.create_index("ix_audit_event_envelope_at", "audit_event", ["envelope_id", "at"])
+    # The funnel reads the answer log's (session, seq, time, block) from the index alone.
+    op.create_index("ix_answer_event_session_seq_at", "answer_event", ["session_id", "seq", "at", "block"])
     # "Failed codes": a sent envelope's participants and their attempts from the indexes alone.
     op.create_index("ix_participant_envelope_status", "participant", ["envelope_id", "status", "id"])
     op.create_index("ix_identity_challenge_participant_attempts", "identity_challenge",
@@ -55,6 +57,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_answer_event_session_seq_at", table_name="answer_event")
     op.drop_index("ix_identity_challenge_participant_attempts", table_name="identity_challenge")
     op.drop_index("ix_participant_envelope_status", table_name="participant")
     op.drop_index("ix_audit_event_envelope_at", table_name="audit_event")
