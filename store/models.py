@@ -83,7 +83,7 @@ class Session(SQLModel, table=True):
                       # sessions by last activity reading the index alone until a page is found (a
                       # session row, with its state, is large). It replaces 0004's (firm_id, updated_at).
                       Index("ix_interview_session_firm_stage_updated", "firm_id", "stage", "updated_at"),
-                      Index("ix_interview_session_agent_stage_updated", "agent_id", "stage", "updated_at"),
+                      Index("ix_interview_session_agent_stage_updated", "agent_id", "firm_id", "stage", "updated_at"),
                       Index("ix_interview_session_firm_activity", "firm_id", "updated_at", "stage", "display_name",
                             "contact_email", "id"))
 

@@ -30,8 +30,9 @@ def upgrade() -> None:
         "AND (n.created_at > e.created_at OR (n.created_at = e.created_at AND n.id > e.id))))"
     )
     op.create_index("ix_interview_session_firm_stage_updated", "interview_session", ["firm_id", "stage", "updated_at"])
+    # An agent's sessions in a stage; with firm_id, an agent's page is counted from the index alone.
     op.create_index("ix_interview_session_agent_stage_updated", "interview_session",
-                    ["agent_id", "stage", "updated_at"])
+                    ["agent_id", "firm_id", "stage", "updated_at"])
     # The firm's list, search and "stuck" walk a firm's sessions by last activity reading only this
     # index; it starts with 0004's (firm_id, updated_at), which it replaces.
     op.create_index("ix_interview_session_firm_activity", "interview_session",
