@@ -75,10 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     envelope = sub.add_parser("envelope", help="signing envelopes")
     envelope_sub = envelope.add_subparsers(dest="envelope_command", required=True)
     envelope_sub.add_parser("tick", help="expire, warn, remind and retry pending seals (run it from cron)")
+    from accord.envelope_cmd import add_parsers
+
+    add_parsers(envelope_sub)
     audit = sub.add_parser("audit", help="audit trails of envelopes")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_verify = audit_sub.add_parser("verify", help="recompute an envelope's audit chain from the database")
     audit_verify.add_argument("envelope", help="the envelope id")
+    from accord.worker_cmd import add_parsers as add_worker_parsers
+
+    add_worker_parsers(sub)
     return parser
 
 
@@ -205,9 +211,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return cmd_selftest(args)
         if args.command == "envelope":
-            from accord.envelope_cmd import cmd_envelope_tick
+            from accord.envelope_cmd import cmd_envelope
 
-            return cmd_envelope_tick()
+            return cmd_envelope(args)
+        if args.command in ("worker", "webhook", "completion", "prefill-link"):
+            from accord import worker_cmd
+
+            return {"worker": worker_cmd.cmd_worker, "webhook": worker_cmd.cmd_webhook,
+                    "completion": worker_cmd.cmd_completion,
+                    "prefill-link": worker_cmd.cmd_prefill_link}[args.command](args)
         if args.command == "audit":
             from accord.audit_cmd import cmd_audit_verify
 

@@ -21,6 +21,7 @@ from accord.settings import Settings
 if TYPE_CHECKING:
     from signing.mail import Mailer
     from signing.pki import PKI
+    from signing.sms import SmsSender
     from web.options import WebOptions
 
 log = logging.getLogger("accord.serve")
@@ -88,6 +89,15 @@ def mailer(settings: Settings) -> Mailer:
     return ConsoleMailer()
 
 
+def sms_sender(settings: Settings) -> SmsSender:
+    """The SMS gateway when `ACCORD_SMS_URL` is set; else the console (the demo prints the codes)."""
+    from signing.sms import ConsoleSms, HttpSmsGateway
+
+    if settings.sms_url:
+        return HttpSmsGateway(settings.sms_url, settings.sms_account, settings.sms_token, settings.sms_from)
+    return ConsoleSms()
+
+
 def open_pki(settings: Settings) -> PKI:
     """Accord's CA in `<data dir>/pki`, created on first start (keys encrypted; see signing/pki.py)."""
     from signing.pki import PKI
@@ -108,8 +118,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The one thing a person starting the demo needs: where the applicant begins (stdout, not the log).
     print(f"Applicant link: {base}/i/loan_application  (Tiếng Việt: {base}/i/loan_application?lang=vi)", flush=True)
     # access_log off: our middleware logs each request (path only, with its request id).
+    from accord.worker_cmd import build_worker, registry
+    from jobs.worker import start_thread
+
+    mail = mailer(settings)
     app = create_app(db, secret_key(settings), blob_dir=settings.data_dir / "blobs", options=web_options(settings),
-                     mailer=mailer(settings), pki=open_pki(settings), public_url=settings.public_url)
+                     mailer=mail, pki=open_pki(settings), public_url=settings.public_url,
+                     sms=sms_sender(settings), integrations=registry(settings))
+    # The outbox worker runs in-process (webhooks, on-completion actions) unless ACCORD_WORKER=off,
+    # for deployments that run `accord worker` processes instead.
+    stop = None
+    if os.environ.get("ACCORD_WORKER", "on") != "off":
+        _thread, stop = start_thread(build_worker(db, settings, mail), interval=0.5)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    if stop is not None:
+        stop.set()
     db.dispose()
     return 0

@@ -22,6 +22,11 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     resume_days: float = 7
     max_upload_mb: float = 10
+    # SMS one-time codes through a gateway speaking Twilio's Messages API; empty URL: printed to stderr.
+    sms_url: str = ""
+    sms_account: str = ""
+    sms_token: str = ""
+    sms_from: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -29,7 +34,8 @@ class Settings:
         `accord.db` in the data dir), `ACCORD_INTERVIEWS_DIR` (default the shipped `interviews/`),
         `ACCORD_SMTP_HOST`/`ACCORD_SMTP_PORT`/`ACCORD_MAIL_FROM` (resume e-mails), `ACCORD_PUBLIC_URL`
         (the server's address as applicants see it, for links in e-mails), `ACCORD_RESUME_DAYS`
-        (how long a resume link works, default 7), `ACCORD_MAX_UPLOAD_MB` (per file, default 10)."""
+        (how long a resume link works, default 7), `ACCORD_MAX_UPLOAD_MB` (per file, default 10),
+        `ACCORD_SMS_URL`/`ACCORD_SMS_ACCOUNT`/`ACCORD_SMS_TOKEN`/`ACCORD_SMS_FROM` (SMS codes' gateway)."""
         env = os.environ if env is None else env
         data_dir = Path(env.get("ACCORD_DATA_DIR") or "data")
         url = env.get("ACCORD_DATABASE_URL") or f"sqlite:///{data_dir / 'accord.db'}"
@@ -42,4 +48,6 @@ class Settings:
             public_url=(env.get("ACCORD_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             resume_days=float(env.get("ACCORD_RESUME_DAYS") or 7),
             max_upload_mb=float(env.get("ACCORD_MAX_UPLOAD_MB") or 10),
+            sms_url=env.get("ACCORD_SMS_URL", ""), sms_account=env.get("ACCORD_SMS_ACCOUNT", ""),
+            sms_token=env.get("ACCORD_SMS_TOKEN", ""), sms_from=env.get("ACCORD_SMS_FROM", ""),
         )

@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Boolean, Engine, Text, bindparam, case, func, insert, null, true, update
+from sqlalchemy import Boolean, Engine, Text, bindparam, case, func, insert, or_, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DB
 from sqlmodel import col, select
 
 import engine
+from store import outbox
 from store.groupcommit import Job, group
 from store.models import AnswerEvent, Firm, InterviewVersion, Session, Upload, utcnow
 from store.stage import INTERVIEW_STAGES
@@ -100,11 +101,18 @@ def compile_version(version: InterviewVersion) -> engine.Interview:
     return engine.load_string(version.source, file=version.path, base_dir=Path(version.path).parent)
 
 
-def start_session(db: DB, firm: Firm, version: InterviewVersion, lang: str) -> Session:
-    """A new session on `version`, with the interview's initial state, committed."""
-    state = compile_version(version).start(lang=lang)
-    session = Session(firm_id=_id(firm), interview_version_id=_id(version), lang=state.lang, state=_state_json(state))
+def start_session(db: DB, firm: Firm, version: InterviewVersion, lang: str, *,
+                  url_args: dict[str, Any] | None = None, agent_id: int | None = None) -> Session:
+    """A new session on `version`, with the interview's initial state, committed (with its
+    `session.started` event). `url_args` are what the interview reads as `url_args` (the CRM
+    record a session was started from); `agent_id` the staff member who started it."""
+    state = compile_version(version).start(lang=lang, url_args=url_args)
+    session = Session(firm_id=_id(firm), interview_version_id=_id(version), lang=state.lang, state=_state_json(state),
+                      agent_id=agent_id)
     db.add(session)
+    db.flush()
+    outbox.emit(db, _id(firm), outbox.SESSION_STARTED, session.id,
+                {"session_id": session.id, "interview": version.name, "lang": session.lang})
     db.commit()
     db.refresh(session)
     return session
@@ -172,7 +180,8 @@ class StepProgress:
 Row = TypeVar("Row", Session, SessionSnapshot)
 
 
-def save_step(db: DB, session: Row, state: engine.State, progress: StepProgress | None = None) -> Row:
+def save_step(db: DB, session: Row, state: engine.State, progress: StepProgress | None = None, *,
+              completed: bool = False) -> Row:
     """Write `state` as the session's new state and append its new log entries, in one
     transaction, committed before returning.
 
@@ -183,12 +192,22 @@ def save_step(db: DB, session: Row, state: engine.State, progress: StepProgress 
 
     On SQLite, concurrent steps of this process are committed together (`store.groupcommit`:
     one transaction and one fsync for all the steps queued meanwhile; each is still written
-    whole or not at all and acknowledged only after that commit)."""
+    whole or not at all and acknowledged only after that commit).
+
+    `completed=True` (or `progress.completed`) says the interview ended with this step: the first
+    time, the session's `completed_at` is set and a `session.completed` event joins the same
+    transaction (outbox).
+
+    `progress` (when given) updates the console's denormalised columns in the same UPDATE:
+    `current_block`, `current_section`, `progress`, `display_name` and `contact_email` (each
+    kept when the new value is None: an answer is never un-learnt by going back) and the
+    interview's side of `stage` (`store.stage`)."""
+    completed = completed or (progress is not None and progress.completed)
     # A snapshot knows how many events were stored when it was read; the version guard proves
     # that is still so when its UPDATE goes through (only save_step writes both, together).
     logged = session.logged if isinstance(session, SessionSnapshot) else None
     job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.log, utcnow(), logged,
-                         progress))
+                         completed, progress))
     bind = db.get_bind()
     assert isinstance(bind, Engine)
     if bind.dialect.name == "sqlite" and _idle(db):
@@ -213,6 +232,7 @@ class _StepWrite:
     log: list[dict[str, Any]]
     now: dt.datetime
     logged: int | None  # events stored when the state was read, if known (else asked)
+    completed: bool = False  # the interview ended with this step
     progress: StepProgress | None = None
 
 
@@ -240,11 +260,11 @@ _UPDATE_STATE_PROGRESS = _UPDATE_STATE.values(
     current_block=bindparam("b_block"), current_section=bindparam("b_section"), progress=bindparam("b_percent"),
     display_name=func.coalesce(bindparam("b_name", type_=Text), _SESSIONS.c.display_name),
     contact_email=func.coalesce(bindparam("b_email", type_=Text), _SESSIONS.c.contact_email),
-    completed_at=case((bindparam("b_completed", type_=Boolean) == true(),
-                       func.coalesce(_SESSIONS.c.completed_at, bindparam("b_now"))), else_=null()),
-    # The interview's side of the stage (store.stage); an envelope's stage, once sent, stays.
+    # The interview's side of the stage (store.stage): completed once it ever reached its end;
+    # an envelope's stage, once sent, stays.
     stage=case((_SESSIONS.c.stage.in_(INTERVIEW_STAGES),
-                case((bindparam("b_completed", type_=Boolean) == true(), "completed"), else_="in_progress")),
+                case((or_(bindparam("b_completed", type_=Boolean) == true(), _SESSIONS.c.completed_at.is_not(None)),
+                      "completed"), else_="in_progress")),
                else_=_SESSIONS.c.stage),
 )
 _SESSION_ROW = sa_select(
@@ -280,7 +300,7 @@ def _write_steps(db: DB, jobs: list[Job]) -> None:
                 statement = _UPDATE_STATE_PROGRESS
                 params.update(b_block=w.progress.block, b_section=w.progress.section,
                               b_percent=max(0, min(100, w.progress.percent)), b_name=w.progress.display_name,
-                              b_email=w.progress.contact_email, b_completed=w.progress.completed)
+                              b_email=w.progress.contact_email, b_completed=w.completed)
             result = conn.execute(statement, params)
             if result.rowcount != 1:
                 job.error = StaleSession("the session was changed by another request; reload it and try again")
@@ -292,12 +312,26 @@ def _write_steps(db: DB, jobs: list[Job]) -> None:
             ]
             if rows:
                 conn.execute(_INSERT_EVENT, rows)
+            if w.completed:
+                _complete(conn, w)
         db.commit()
     except BaseException as exc:  # noqa: BLE001 - handed to every job's caller
         db.rollback()
         for job in jobs:
             if job.error is None:
                 job.error = exc
+
+
+def _complete(conn: Any, w: _StepWrite) -> None:
+    """The first completion of a session: stamp it and emit `session.completed` (same transaction)."""
+    done = conn.execute(update(_SESSIONS).where(_SESSIONS.c.id == w.session_id, _SESSIONS.c.completed_at.is_(None))
+                        .values(completed_at=w.now,  # and the interview's side of the stage (store.stage)
+                                stage=case((_SESSIONS.c.stage.in_(INTERVIEW_STAGES), "completed"),
+                                           else_=_SESSIONS.c.stage)))
+    if done.rowcount == 1:
+        firm_id = conn.execute(sa_select(_SESSIONS.c.firm_id).where(_SESSIONS.c.id == w.session_id)).scalar()
+        outbox.emit(conn, int(firm_id), outbox.SESSION_COMPLETED, w.session_id, {"session_id": w.session_id},
+                    now=w.now)
 
 
 def save_draft(db: DB, session: Session, draft: dict[str, Any] | None) -> Session:

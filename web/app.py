@@ -27,16 +27,20 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from integrations.connectors import Registry
 from signing.mail import Mailer, code_sender, envelope_notifier
 from signing.pki import PKI
+from signing.sms import SmsSender, sms_code_sender
 from store import migrate
 from store.database import check
 from web.agreement import AgreementPages
 from web.api import Api
 from web.chat import Chat
 from web.options import WebOptions
+from web.prefill import PrefillStart
 from web.resume import Resume
 from web.signing import SigningPages
+from web.trust import TrustEndpoints
 from web.verify import VerifyPage
 from web.wizard import Wizard
 
@@ -160,7 +164,8 @@ def htmx_script() -> bytes:
 
 def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = False,
                options: WebOptions | None = None, blob_dir: Path | None = None,
-               mailer: Mailer | None = None, pki: PKI | None = None, public_url: str = "") -> Starlette:
+               mailer: Mailer | None = None, pki: PKI | None = None, public_url: str = "",
+               sms: SmsSender | None = None, integrations: Registry | None = None) -> Starlette:
     """The application over an already created (and normally migrated) database engine.
 
     `secret_key` signs the session cookie and derives the CSRF tokens (`accord serve` passes
@@ -169,14 +174,16 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
     passes `<data dir>/blobs`); without one a temporary folder is used. `mailer` sends the
     signing e-mails (none: they are not sent), `pki` is Accord's CA (with it the app signs and
     seals PAdES documents; without it signing answers 503), `public_url` prefixes the links in
-    e-mails and stamps."""
+    e-mails and stamps (and is the passkeys' relying party), `sms` sends SMS codes."""
     secret = secret_key or secrets.token_urlsafe(32)
     wizard = Wizard(db, secret, options=options)
     blobs = blob_dir or Path(tempfile.mkdtemp(prefix="accord-blobs-"))
     agreements = AgreementPages(db, wizard, blobs)
     notifier = envelope_notifier(lambda: DBSession(db), mailer, secret, public_url) if mailer else None
     send_code = code_sender(lambda: DBSession(db), mailer) if mailer else None
-    signing_pages = SigningPages(db, secret, blobs, notifier=notifier, send_code=send_code, public_url=public_url)
+    send_sms = sms_code_sender(lambda: DBSession(db), sms) if sms else None
+    signing_pages = SigningPages(db, secret, blobs, notifier=notifier, send_code=send_code, send_sms=send_sms,
+                                 public_url=public_url)
     verify_page = VerifyPage(db, pki)
 
     @contextlib.asynccontextmanager
@@ -231,8 +238,10 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             *agreements.routes(),
             *signing_pages.routes(),
             *verify_page.routes(),
+            *(TrustEndpoints(pki).routes() if pki is not None else []),
             *Chat(wizard).routes(),
             *resume.routes(),
+            *PrefillStart(wizard, secret, integrations or Registry()).routes(),
             Route("/static/vendor/htmx.min.js", htmx_js),
             *Api(db, secret).routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -177,15 +177,20 @@ def planned(iv: engine.Interview, state: State) -> tuple[Screen | Done, StepProg
         return screen, StepProgress(None, None, 100, name, email, completed=True)
     percent = screen.progress if screen.progress is not None else (
         100 if screen.is_end else min(95, 5 * len(state.history)))
-    return screen, StepProgress(screen.block_id, screen.section, percent, name, email, completed=screen.is_end)
+    return screen, StepProgress(screen.block_id, screen.section, percent, name, email, completed=ended(screen))
 
 
 def _save(db: DB, row: SessionSnapshot, iv: engine.Interview, state: State) -> Step:
     seen = row.version
-    screen, progress = planned(iv, state)
+    screen, progress = planned(iv, state)  # before the save: a step that ends the interview is its completion
     try:
         save_step(db, row, state, progress)
     except StaleSession:
         fresh, iv, state = load(db, row.id)
         return Step("stale", engine.plan(iv, state), fresh.version, state.lang)
     return Step("ok", screen, seen + 1, state.lang)
+
+
+def ended(step: Screen | Done) -> bool:
+    """The interview is over at this screen (its end screen, or nothing left to ask)."""
+    return isinstance(step, Done) or step.is_end

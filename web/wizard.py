@@ -253,7 +253,7 @@ class Wizard:
     def _save(self, db: DB, session: SessionRow, state: State, iv: engine.Interview, session_id: str) -> Outcome:
         _, progress = flow.planned(iv, state)  # the console's columns, written with the step
         try:
-            save_step(db, session, state, progress)  # committed before the redirect is sent
+            save_step(db, session, state, progress)  # committed before the redirect is sent (progress.completed)
         except StaleSession:
             fresh, iv, state = self._load(db, session_id)
             return self._render_current(iv, state, fresh, notice=translator(state.lang)(STALE), status=409)
