@@ -240,7 +240,7 @@ def list_applicants(
     if status is not None and status != "stuck":
         where.append(S.c.stage == status)
     if stuck_only or status == "stuck":
-        where.append(_stuck_filter(firm_id, cutoff))
+        where.append(_stuck_filter(db, firm_id, cutoff))
 
     base = (
         select(
@@ -292,10 +292,11 @@ def _search(query: str) -> ColumnElement[bool]:
     )
 
 
-def _stuck_filter(firm_id: int, cutoff: dt.datetime) -> ColumnElement[bool]:
+def _stuck_filter(db: DB, firm_id: int, cutoff: dt.datetime) -> ColumnElement[bool]:
     """SQL for `StuckFlags.any` (the same rules `_build_rows` applies to a page). An idle
-    interview is read off the session's own columns; idle signing and failed codes are found
-    from the firm's envelopes out for signing (few, through `ix_envelope_firm_status`)."""
+    interview is read off the session's own columns; the sessions whose signing is idle or has
+    failed codes are found once, from the firm's envelopes out for signing (few, through
+    `ix_envelope_firm_status`), and handed to the page and to its count as a list."""
     stage = unindexed(S.c.stage)  # walk the sessions by last activity, not every stuck one by stage
     idle_interview = and_(stage == "in_progress", S.c.updated_at < cutoff)
     last_event = select(func.max(A.c.at)).where(A.c.envelope_id == E.c.id).scalar_subquery()
@@ -312,7 +313,8 @@ def _stuck_filter(firm_id: int, cutoff: dt.datetime) -> ColumnElement[bool]:
         .correlate(E)
     )
     failing = select(E.c.session_id).where(E.c.firm_id == firm_id, E.c.status == "sent", wrong_codes.exists())
-    signing = and_(stage == "signing", or_(S.c.id.in_(idle_signing), S.c.id.in_(failing)))
+    stuck_signing = sorted(db.connection().execute(idle_signing.union(failing)).scalars())
+    signing = and_(stage == "signing", S.c.id.in_(stuck_signing))
     flags: list[ColumnElement[bool]] = [idle_interview, signing]
     if _declined_cards is not None:
         flags.append(S.c.id.in_(_declined_cards(firm_id)))

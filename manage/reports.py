@@ -353,18 +353,25 @@ def funnel_report(db: DB, firm_id: int, f: ReportFilter | None = None) -> Funnel
     conn = db.connection()
     started, completed = conn.execute(
         select(func.count(), func.count(S.c.completed_at)).where(*where)).one()
-    previous = func.lag(epoch(AE.c.at)).over(partition_by=AE.c.session_id, order_by=AE.c.seq)
+    # The time of each answer is the gap to the session's previous answer (or its start): the
+    # rows come from two covering indexes and the gaps are taken here, per session in seq order
+    # (a window function would make SQLite sort every row of the range first).
     steps = (
-        select(AE.c.session_id, AE.c.block, AE.c.seq,
-               (epoch(AE.c.at) - func.coalesce(previous, epoch(S.c.created_at))).label("seconds"))
-        .select_from(AE.join(S, AE.c.session_id == S.c.id))
+        select(AE.c.session_id, AE.c.seq, epoch(AE.c.at), AE.c.block, epoch(S.c.created_at))
+        .select_from(S.join(AE, AE.c.session_id == S.c.id))
         .where(*where)
     )
+    result = conn.execute(steps)
+    rows = sorted(result.cursor.fetchall() if result.cursor is not None else [])
     times: dict[str, list[int]] = defaultdict(list)
     sessions: dict[str, set[str]] = defaultdict(set)
     positions: dict[str, list[int]] = defaultdict(list)
-    for session_id, block, seq, seconds in conn.execute(steps):
-        times[block].append(max(int(seconds), 0))
+    last_session, previous = None, 0
+    for session_id, seq, at, block, began in rows:
+        if session_id != last_session:
+            last_session, previous = session_id, began
+        times[block].append(at - previous if at > previous else 0)
+        previous = at
         sessions[block].add(session_id)
         positions[block].append(seq)
     waiting: Counter[str] = Counter()

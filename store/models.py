@@ -77,13 +77,13 @@ class Session(SQLModel, table=True):
                       # Reports (manage.reports, migration 0008): completions in a date range, read
                       # from the index alone; the funnel's sessions started in a range.
                       Index("ix_interview_session_firm_completed", "firm_id", "completed_at", "created_at"),
-                      Index("ix_interview_session_firm_created", "firm_id", "created_at"),
+                      Index("ix_interview_session_firm_created", "firm_id", "created_at", "id"),
                       # The console's status filters: one index range, in last-activity order (the
                       # firm's, an agent's); the firm's list, search and "stuck" walk the firm's
                       # sessions by last activity reading the index alone until a page is found (a
                       # session row, with its state, is large). It replaces 0004's (firm_id, updated_at).
                       Index("ix_interview_session_firm_stage_updated", "firm_id", "stage", "updated_at"),
-                      Index("ix_interview_session_agent_stage_updated", "agent_id", "stage", "updated_at"),
+                      Index("ix_interview_session_agent_stage_updated", "agent_id", "firm_id", "stage", "updated_at"),
                       Index("ix_interview_session_firm_activity", "firm_id", "updated_at", "stage", "display_name",
                             "contact_email", "id"))
 
@@ -122,7 +122,10 @@ class AnswerEvent(SQLModel, table=True):
     """One acknowledged screen of one session; append-only (never updated, never deleted)."""
 
     __tablename__ = "answer_event"
-    __table_args__ = (UniqueConstraint("session_id", "seq", name="uq_answer_event_session_seq"),)
+    __table_args__ = (UniqueConstraint("session_id", "seq", name="uq_answer_event_session_seq"),
+                      # The funnel report reads (session, seq, time, block) from the index alone,
+                      # never the rows with their JSON changes (manage.reports, migration 0008).
+                      Index("ix_answer_event_session_seq_at", "session_id", "seq", "at", "block"))
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: str = Field(sa_column=Column(String(64), ForeignKey("interview_session.id"), nullable=False))

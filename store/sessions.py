@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Boolean, Connection, Engine, Text, bindparam, case, func, insert, null, true, type_coerce, update
+from sqlalchemy import Boolean, Connection, Engine, Text, bindparam, case, func, insert, or_, true, type_coerce, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DB
@@ -218,8 +218,15 @@ def save_step(db: Unit, session: Row, state: engine.State, progress: StepProgres
     one transaction and one fsync for all the steps queued meanwhile; each is still written
     whole or not at all and acknowledged only after that commit).
 
-    `completed=True` says the interview ended with this step: the first time, the session's
-    `completed_at` is set and a `session.completed` event joins the same transaction (outbox)."""
+    `completed=True` (or `progress.completed`) says the interview ended with this step: the first
+    time, the session's `completed_at` is set and a `session.completed` event joins the same
+    transaction (outbox).
+
+    `progress` (when given) updates the console's denormalised columns in the same UPDATE:
+    `current_block`, `current_section`, `progress`, `display_name` and `contact_email` (each
+    kept when the new value is None: an answer is never un-learnt by going back) and the
+    interview's side of `stage` (`store.stage`)."""
+    completed = completed or (progress is not None and progress.completed)
     # A snapshot knows how many events were stored when it was read; the version guard proves
     # that is still so when its UPDATE goes through (only save_step writes both, together).
     logged = session.logged if isinstance(session, SessionSnapshot) else None
@@ -281,11 +288,11 @@ _UPDATE_STATE_PROGRESS = _UPDATE_STATE.values(
     current_block=bindparam("b_block"), current_section=bindparam("b_section"), progress=bindparam("b_percent"),
     display_name=func.coalesce(bindparam("b_name", type_=Text), _SESSIONS.c.display_name),
     contact_email=func.coalesce(bindparam("b_email", type_=Text), _SESSIONS.c.contact_email),
-    completed_at=case((bindparam("b_completed", type_=Boolean) == true(),
-                       func.coalesce(_SESSIONS.c.completed_at, bindparam("b_now"))), else_=null()),
-    # The interview's side of the stage (store.stage); an envelope's stage, once sent, stays.
+    # The interview's side of the stage (store.stage): completed once it ever reached its end;
+    # an envelope's stage, once sent, stays.
     stage=case((_SESSIONS.c.stage.in_(INTERVIEW_STAGES),
-                case((bindparam("b_completed", type_=Boolean) == true(), "completed"), else_="in_progress")),
+                case((or_(bindparam("b_completed", type_=Boolean) == true(), _SESSIONS.c.completed_at.is_not(None)),
+                      "completed"), else_="in_progress")),
                else_=_SESSIONS.c.stage),
 )
 _SESSION_ROW = sa_select(
@@ -298,7 +305,6 @@ _LOG_ROWS = (
     .where(_EVENTS.c.session_id == bindparam("b_id"))
     .order_by(_EVENTS.c.seq)
 )
-_COMPLETED_AT = sa_select(_SESSIONS.c.completed_at).where(_SESSIONS.c.id == bindparam("b_id"))
 _LAST_SEQ = select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == bindparam("b_id"))
 _INSERT_EVENT = insert(_EVENTS)
 
@@ -316,9 +322,6 @@ def _write_steps(db: Unit, jobs: list[Job]) -> None:
             if w.log_base + len(w.log) < stored or w.log_base > stored:
                 job.error = StoreError("the state's answer log does not continue the stored one (append-only)")
                 continue
-            # Whether this step is the session's first completion is read before the UPDATE (the
-            # progress columns stamp `completed_at` in it); the version guard makes it one step's.
-            first_completion = w.completed and conn.execute(_COMPLETED_AT, {"b_id": w.session_id}).scalar() is None
             # The guarded UPDATE takes the write lock (SQLite) / row lock (PostgreSQL).
             params: dict[str, Any] = {"b_id": w.session_id, "b_seen": w.seen, "b_state": w.state, "b_lang": w.lang,
                                       "b_now": w.now, "b_next": w.seen + 1}
@@ -327,7 +330,7 @@ def _write_steps(db: Unit, jobs: list[Job]) -> None:
                 statement = _UPDATE_STATE_PROGRESS
                 params.update(b_block=w.progress.block, b_section=w.progress.section,
                               b_percent=max(0, min(100, w.progress.percent)), b_name=w.progress.display_name,
-                              b_email=w.progress.contact_email, b_completed=w.progress.completed)
+                              b_email=w.progress.contact_email, b_completed=w.completed)
             result = conn.execute(statement, params)
             if result.rowcount != 1:
                 job.error = StaleSession("the session was changed by another request; reload it and try again")
@@ -339,7 +342,7 @@ def _write_steps(db: Unit, jobs: list[Job]) -> None:
             ]
             if rows:
                 conn.execute(_INSERT_EVENT, rows)
-            if first_completion:
+            if w.completed:
                 _complete(conn, w)
         db.commit()
     except BaseException as exc:  # noqa: BLE001 - handed to every job's caller
@@ -350,13 +353,15 @@ def _write_steps(db: Unit, jobs: list[Job]) -> None:
 
 
 def _complete(conn: Any, w: _StepWrite) -> None:
-    """The first completion of a session: stamp it (unless the progress columns did, in the same
-    UPDATE) and emit `session.completed` (same transaction)."""
-    conn.execute(update(_SESSIONS).where(_SESSIONS.c.id == w.session_id, _SESSIONS.c.completed_at.is_(None))
-                 .values(completed_at=w.now))
-    firm_id = conn.execute(sa_select(_SESSIONS.c.firm_id).where(_SESSIONS.c.id == w.session_id)).scalar()
-    outbox.emit(conn, int(firm_id), outbox.SESSION_COMPLETED, w.session_id, {"session_id": w.session_id},
-                now=w.now)
+    """The first completion of a session: stamp it and emit `session.completed` (same transaction)."""
+    done = conn.execute(update(_SESSIONS).where(_SESSIONS.c.id == w.session_id, _SESSIONS.c.completed_at.is_(None))
+                        .values(completed_at=w.now,  # and the interview's side of the stage (store.stage)
+                                stage=case((_SESSIONS.c.stage.in_(INTERVIEW_STAGES), "completed"),
+                                           else_=_SESSIONS.c.stage)))
+    if done.rowcount == 1:
+        firm_id = conn.execute(sa_select(_SESSIONS.c.firm_id).where(_SESSIONS.c.id == w.session_id)).scalar()
+        outbox.emit(conn, int(firm_id), outbox.SESSION_COMPLETED, w.session_id, {"session_id": w.session_id},
+                    now=w.now)
 
 
 def save_draft(db: DB, session: Session, draft: dict[str, Any] | None) -> Session:

@@ -231,7 +231,7 @@ def plan_copy(iv: engine.Interview, state: State) -> tuple[Screen | Done, StepPr
         return screen, StepProgress(None, None, 100, name, email, completed=True), copy
     percent = screen.progress if screen.progress is not None else (
         100 if screen.is_end else min(95, 5 * len(state.history)))
-    return screen, StepProgress(screen.block_id, screen.section, percent, name, email, completed=screen.is_end), copy
+    return screen, StepProgress(screen.block_id, screen.section, percent, name, email, completed=ended(screen)), copy
 
 
 def _save(db: Connection, row: SessionSnapshot, iv: engine.Interview, state: State) -> Step:

@@ -1,6 +1,6 @@
 """`store.sessions.save_step` with a `StepProgress`: the console's columns are written in the
 step's own UPDATE; a name once known is kept when a later step knows none; the completion time
-is set on reaching the end, kept while there, cleared on leaving it; a stale step writes nothing."""
+is set the first time the end is reached and kept; a stale step writes nothing."""
 
 from __future__ import annotations
 
@@ -58,7 +58,8 @@ def test_save_step_writes_the_progress_columns(db: DB) -> None:
     row = step(StepProgress("final", None, 100, None, None, completed=True))
     assert row.completed_at == completed  # still the first arrival at the end
     row = step(StepProgress("amount", "Your loan", 60, None, None))
-    assert row.completed_at is None and row.current_block == "amount"
+    # Completion is the first arrival at the end (it also emitted session.completed): it stays.
+    assert row.completed_at == completed and row.current_block == "amount" and row.stage == "completed"
     row = step(None)  # a caller without progress leaves the columns alone
     assert (row.current_block, row.progress) == ("amount", 60)
     assert row.version == 7  # six steps after the start
@@ -104,9 +105,9 @@ def test_stage_follows_the_interview_then_the_newest_envelope(db: DB) -> None:
         save_step(db, snapshot, state, StepProgress("b", None, 100 if completed else 50, completed=completed))
         return fresh(db, sid).stage
 
-    assert step(True) == "completed"
     assert step(False) == "in_progress"
     assert step(True) == "completed"
+    assert step(False) == "completed"  # completed once is completed (completed_at stays)
     t = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
     first = data.envelope(db, fresh(db, sid), created=t)
     assert fresh(db, sid).stage == "completed"  # a draft leaves it to the interview
@@ -114,9 +115,9 @@ def test_stage_follows_the_interview_then_the_newest_envelope(db: DB) -> None:
     assert fresh(db, sid).stage == "signing"
     assert step(False) == "signing"  # the interview's steps no longer move it
     second = data.envelope(db, fresh(db, sid), created=t + dt.timedelta(hours=1))
-    assert fresh(db, sid).stage == "in_progress"  # the newest envelope is a draft: the interview's again
+    assert fresh(db, sid).stage == "completed"  # the newest envelope is a draft: the interview's again
     envelopes.void(db, first, "replaced", now=t + dt.timedelta(hours=2))
-    assert fresh(db, sid).stage == "in_progress"  # an older envelope does not move it
+    assert fresh(db, sid).stage == "completed"  # an older envelope does not move it
     envelopes.send(db, second, now=t + dt.timedelta(hours=3))
     data.sign_all(db, second, t + dt.timedelta(hours=4))
     assert fresh(db, sid).stage == "signed"

@@ -2,7 +2,7 @@
 real web app: after every acknowledged step (wizard form posts and the JSON API), the row says
 the block and section of the screen the applicant is now on, the percent complete, the
 applicant's name and e-mail once answered, and when the interview reached its end; Back moves
-them back and leaving the end (store level: tests/manage/test_step_progress.py) clears the completion."""
+them back."""
 
 from __future__ import annotations
 
