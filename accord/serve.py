@@ -19,6 +19,7 @@ from sqlmodel import Session as DB
 from accord.settings import Settings
 
 if TYPE_CHECKING:
+    from payments import PaymentProvider
     from signing.mail import Mailer
     from signing.pki import PKI
     from web.options import WebOptions
@@ -95,6 +96,25 @@ def open_pki(settings: Settings) -> PKI:
     return PKI.open(settings.data_dir / "pki", f"{settings.public_url}/pki")
 
 
+def payment_provider(settings: Settings) -> PaymentProvider | None:
+    """Stripe Checkout when both Stripe secrets are set; else None, and the payer's page says that
+    payment is not configured (the rest of the demo works as before)."""
+    if not settings.stripe_secret_key and not settings.stripe_webhook_secret:
+        log.warning("payment is not configured: set ACCORD_STRIPE_SECRET_KEY and ACCORD_STRIPE_WEBHOOK_SECRET "
+                    "to take payments (docs/payments.md)")
+        return None
+    from payments.stripe_checkout import StripeCheckout
+
+    try:
+        provider = StripeCheckout(settings.stripe_secret_key, settings.stripe_webhook_secret,
+                                  api_base=settings.stripe_api_base)
+    except ValueError as exc:
+        log.error("payment is not configured: %s", exc)
+        return None
+    log.info("payments: Stripe Checkout (%s mode)", "test" if provider.test_mode else "live")
+    return provider
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -107,9 +127,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}"
     # The one thing a person starting the demo needs: where the applicant begins (stdout, not the log).
     print(f"Applicant link: {base}/i/loan_application  (Tiếng Việt: {base}/i/loan_application?lang=vi)", flush=True)
+    provider = payment_provider(settings)
+    if provider is None:
+        print("Payments: not configured (set ACCORD_STRIPE_SECRET_KEY and ACCORD_STRIPE_WEBHOOK_SECRET; "
+              "see docs/payments.md). Payers see that payment is not configured.", flush=True)
     # access_log off: our middleware logs each request (path only, with its request id).
     app = create_app(db, secret_key(settings), blob_dir=settings.data_dir / "blobs", options=web_options(settings),
-                     mailer=mailer(settings), pki=open_pki(settings), public_url=settings.public_url)
+                     mailer=mailer(settings), pki=open_pki(settings), public_url=settings.public_url,
+                     payments=provider)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     db.dispose()
     return 0

@@ -22,6 +22,10 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     resume_days: float = 7
     max_upload_mb: float = 10
+    # Payments (Stripe): both secrets are needed, else the payment step says "not configured".
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""  # empty: Stripe itself; the tests point it at a Stripe-protocol peer
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -29,7 +33,9 @@ class Settings:
         `accord.db` in the data dir), `ACCORD_INTERVIEWS_DIR` (default the shipped `interviews/`),
         `ACCORD_SMTP_HOST`/`ACCORD_SMTP_PORT`/`ACCORD_MAIL_FROM` (resume e-mails), `ACCORD_PUBLIC_URL`
         (the server's address as applicants see it, for links in e-mails), `ACCORD_RESUME_DAYS`
-        (how long a resume link works, default 7), `ACCORD_MAX_UPLOAD_MB` (per file, default 10)."""
+        (how long a resume link works, default 7), `ACCORD_MAX_UPLOAD_MB` (per file, default 10),
+        `ACCORD_STRIPE_SECRET_KEY` / `ACCORD_STRIPE_WEBHOOK_SECRET` (payments; see docs/payments.md),
+        `ACCORD_STRIPE_API_BASE` (another Stripe API address: tests only)."""
         env = os.environ if env is None else env
         data_dir = Path(env.get("ACCORD_DATA_DIR") or "data")
         url = env.get("ACCORD_DATABASE_URL") or f"sqlite:///{data_dir / 'accord.db'}"
@@ -42,4 +48,7 @@ class Settings:
             public_url=(env.get("ACCORD_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             resume_days=float(env.get("ACCORD_RESUME_DAYS") or 7),
             max_upload_mb=float(env.get("ACCORD_MAX_UPLOAD_MB") or 10),
+            stripe_secret_key=env.get("ACCORD_STRIPE_SECRET_KEY", ""),
+            stripe_webhook_secret=env.get("ACCORD_STRIPE_WEBHOOK_SECRET", ""),
+            stripe_api_base=env.get("ACCORD_STRIPE_API_BASE", ""),
         )
