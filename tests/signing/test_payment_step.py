@@ -262,3 +262,32 @@ def test_an_event_whose_amount_differs_is_not_applied(db: DB, firm_id: int) -> N
     other = ProviderEvent("evt_other", "checkout.session.completed", 0, {**forged.object, "amount_total": FEE,
                           "metadata": {"accord_payment": row.id, "accord_envelope": "someone-else"}})
     assert payment.apply_event(db, "stripe", other)[0] == "unknown payment"
+
+
+def test_accord_payment_refund(db: DB, db_engine: Engine, firm_id: int, peers: StripePeers, provider: StripeCheckout,
+                               monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from accord.cli import main
+
+    eid = make(db, firm_id, "before signing")
+    applicant = ready(db, "applicant", eid)
+    monkeypatch.setenv("ACCORD_DATABASE_URL", db_engine.url.render_as_string(hide_password=False))
+    for name in ("ACCORD_STRIPE_SECRET_KEY", "ACCORD_STRIPE_WEBHOOK_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["payment", "refund", eid, "--reason", "x"]) == 2
+    assert "payment is not configured" in capsys.readouterr().err
+    monkeypatch.setenv("ACCORD_STRIPE_SECRET_KEY", TEST_KEY)
+    monkeypatch.setenv("ACCORD_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    monkeypatch.setenv("ACCORD_STRIPE_API_BASE", peers.api_base)
+    assert main(["payment", "refund", eid, "--reason", "too early"]) == 1
+    assert "nothing to refund" in capsys.readouterr().err
+    assert _paid_by_webhook(db, provider, peers, db_engine, applicant, "evt_cli") == "paid"
+    assert main(["payment", "refund", eid, "--amount", "150000", "--reason", "partial waiver", "--staff", "Lan"]) == 0
+    assert "refunded 150000 VND" in capsys.readouterr().out
+    assert main(["payment", "refund", eid, "--amount", "abc", "--reason", "x"]) == 1
+    assert main(["payment", "refund", eid, "--reason", "loan refused"]) == 0
+    assert "refunded 350000 VND" in capsys.readouterr().out
+    assert main(["payment", "refund", "no-such-envelope", "--reason", "x"]) == 2
+    db.expire_all()
+    refunded = [e for e in audit.events(db, eid) if e.action == "refunded"]
+    assert [(e.actor, e.detail["amount_minor"]) for e in refunded][0] == ("staff:Lan", 150_000)
+    assert refunded[1].actor.startswith("staff:cli:")
