@@ -58,10 +58,15 @@ class StripePeers:
                     self.api_base + "/v1/checkout/sessions/none")
         return self
 
-    def register_webhook(self, url: str, secret: str = WEBHOOK_SECRET, name: str = "accord") -> None:
-        """Deliver both peers' events to `url` (the fake's Checkout events, localstripe's payment_intent.*)."""
+    def register_webhook(self, url: str, secret: str = WEBHOOK_SECRET, name: str = "accord",
+                         localstripe_events: list[str] | None = None) -> None:
+        """Deliver both peers' events to `url` (the fake's Checkout events, localstripe's payment_intent.*;
+        only `localstripe_events` of the latter when given). Registering the same name again replaces it."""
         for base in (self.localstripe, self.api_base):
-            r = httpx.post(f"{base}/_config/webhooks/{name}", data={"url": url, "secret": secret},
+            data = {"url": url, "secret": secret}
+            if base == self.localstripe and localstripe_events is not None:
+                data.update({f"events[{i}]": e for i, e in enumerate(localstripe_events)})
+            r = httpx.post(f"{base}/_config/webhooks/{name}", data=data,
                            headers={"Authorization": f"Bearer {TEST_KEY}"}, timeout=10)
             r.raise_for_status()
 
