@@ -274,7 +274,7 @@ class Payment(SQLModel, table=True):
     currency: str = Field(sa_column=Column(String(3), nullable=False))
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     when: str = Field(sa_column=Column(String(32), nullable=False))  # before signing, after signing, on completion
-    status: str = Field(default="due", sa_column=Column(String(16), nullable=False))
+    status: str = Field(default="due", sa_column=Column(String(32), nullable=False))  # due, paid, (partially_)refunded
     provider: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
     checkout_id: str | None = Field(default=None, sa_column=Column(String(255), nullable=True, index=True))
     checkout_attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))

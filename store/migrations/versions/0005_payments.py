@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("when", sa.String(length=32), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("provider", sa.String(length=32), nullable=True),
         sa.Column("checkout_id", sa.String(length=255), nullable=True),
         sa.Column("checkout_attempts", sa.Integer(), nullable=False),
