@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from browsing import new_context, screenshot
 from playwright.sync_api import Browser, Page, expect
 from server import LiveServer
@@ -43,6 +44,12 @@ from store.sessions import load_state
 from store.testdb import scratch_database
 
 EMAILS = {"applicant": "an@example.com", "lender": "lender@example.com"}
+AXE = Axe()
+
+
+def axe_audit(page: Page, what: str) -> None:
+    results = AXE.run(page)
+    assert results.violations_count == 0, f"{what}:\n{results.generate_report()}"
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +166,7 @@ def test_sign_pay_declined_then_paid_webhook_twice_then_completed(browser: Brows
     expect(page.locator(".pay-purpose")).to_have_text("Loan application fee")
     expect(page.locator(".pay-amount")).to_have_text(f"₫{fee:,}")
     assert page.locator(".sign-form").count() == 0
+    axe_audit(page, "pay step")
     screenshot(page, "payment-step")
 
     before = state(pay_live, envelope_id)
@@ -178,6 +186,7 @@ def test_sign_pay_declined_then_paid_webhook_twice_then_completed(browser: Brows
         time.sleep(0.2)
         page.reload()
     expect(page.locator("#pay-error")).to_contain_text("Your card was declined")
+    axe_audit(page, "declined card")
     assert state(pay_live, envelope_id)[0] == "due"
 
     # Pay again with a good card; the checkout's webhook is held: the browser is back first (and

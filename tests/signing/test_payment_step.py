@@ -291,3 +291,33 @@ def test_accord_payment_refund(db: DB, db_engine: Engine, firm_id: int, peers: S
     refunded = [e for e in audit.events(db, eid) if e.action == "refunded"]
     assert [(e.actor, e.detail["amount_minor"]) for e in refunded][0] == ("staff:Lan", 150_000)
     assert refunded[1].actor.startswith("staff:cli:")
+
+
+def test_a_delegated_payer_hands_the_payment_over(db: DB, firm_id: int) -> None:
+    eid = make(db, firm_id, "before signing")
+    applicant = by_role(db, eid)["applicant"]
+    envelopes.opened(db, applicant.id, now=T0)
+    delegate = envelopes.delegate(db, applicant.id, "Phạm Văn Đại", "dai@example.com", "travelling", now=T0)
+    db.expire_all()
+    row = payment.of_envelope(db, eid)
+    assert row is not None and row.participant_id == delegate.id
+    assert audit.verify(audit.events(db, eid)).ok
+
+
+def test_terms_from_the_assembled_agreement() -> None:
+    assert payment.terms_from_source(None) is None
+    terms = payment.terms_from_source({"amount": 529674.4, "currency": "vnd", "payer": "applicant",
+                                       "when": "before signing", "description": "Loan application fee"})
+    assert terms == PaymentTerms(529674, "VND", "Loan application fee", "applicant", "before signing")
+    usd = payment.terms_from_source({"amount": "12.5", "currency": "USD", "payer": None, "when": "on completion"})
+    assert usd is not None and (usd.amount_minor, usd.payer_role, usd.description) == (1250, None, "")
+
+
+def test_a_payer_who_does_not_act_is_refused(db: DB, firm_id: int) -> None:
+    with pytest.raises(EnvelopeError, match="payer records"):
+        envelopes.create(db, firm_id, title="x", language="en", pdf_sha256="a" * 64, parties=PARTIES, now=T0,
+                         payment=PaymentTerms(1, "VND", "", "records", "before signing"))
+    db.rollback()
+    with pytest.raises(EnvelopeError, match="not known"):
+        envelopes.create(db, firm_id, title="x", language="en", pdf_sha256="a" * 64, parties=PARTIES, now=T0,
+                         payment=PaymentTerms(1, "VND", "", "applicant", "whenever"))

@@ -146,3 +146,22 @@ def test_webhook_signature_idempotency_and_unknown_events(app: App, db: Engine) 
     assert (status, events, actions.count("paid")) == ("paid", 2, 1)
     page = client.get(link).text
     assert "waiting for payment" not in page and "Sign the agreement" in page  # the ceremony goes on
+
+
+def test_the_provider_comes_from_the_environment(caplog: pytest.LogCaptureFixture) -> None:
+    from accord.serve import payment_provider
+    from accord.settings import Settings
+
+    assert payment_provider(Settings.from_env({})) is None
+    assert "payment is not configured" in caplog.text
+    provider = payment_provider(Settings.from_env({"ACCORD_STRIPE_SECRET_KEY": "sk_test_x",
+                                                   "ACCORD_STRIPE_WEBHOOK_SECRET": "whsec_x"}))
+    assert isinstance(provider, StripeCheckout) and provider.test_mode
+    live = payment_provider(Settings.from_env({"ACCORD_STRIPE_SECRET_KEY": "sk_live_x",
+                                               "ACCORD_STRIPE_WEBHOOK_SECRET": "whsec_x"}))
+    assert isinstance(live, StripeCheckout) and not live.test_mode
+    caplog.clear()
+    assert payment_provider(Settings.from_env({"ACCORD_STRIPE_SECRET_KEY": "pk_test_publishable",
+                                               "ACCORD_STRIPE_WEBHOOK_SECRET": "whsec_x"})) is None
+    assert payment_provider(Settings.from_env({"ACCORD_STRIPE_SECRET_KEY": "sk_test_x"})) is None
+    assert "sk_test_x" not in caplog.text and "payment is not configured" in caplog.text
