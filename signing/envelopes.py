@@ -72,7 +72,8 @@ class PaymentTerms:
 @dataclass(frozen=True)
 class Notice:
     """Something to tell a participant: kind is invitation, reminder, expiry_warning, declined,
-    voided, completed (to every participant and CC) or delegated."""
+    voided, completed (to every participant and CC), delegated or payment_due (the payer, when a
+    payment due "on completion" is all that is left)."""
 
     kind: str
     envelope_id: str
@@ -171,7 +172,13 @@ def _route(db: DB, envelope: Envelope, people: list[Participant], now: dt.dateti
         audit.append(db, envelope.id, "system", "invitation_sent", detail={"participant": p.id, "role": p.role},
                      at=now)
         notices.append(Notice("invitation", envelope.id, p.id))
-    if routing.all_acted(_seats(people, payment)) and (payment is None or payment.status != "due"):
+    if routing.all_acted(_seats(people, payment)) and payment is not None and payment.status == "due":
+        # Only a payment due "on completion" can be all that is left: tell the payer it is their turn.
+        audit.append(db, envelope.id, "system", "payment_due_sent", detail={"participant": payment.participant_id},
+                     at=now)
+        notices.append(Notice("payment_due", envelope.id, payment.participant_id, {
+            "amount_minor": payment.amount_minor, "currency": payment.currency, "purpose": payment.description}))
+    elif routing.all_acted(_seats(people, payment)):
         check_envelope(E(envelope.status), E.COMPLETED)
         _bump(db, envelope, status=E.COMPLETED.value, completed_at=now, seal_status=SealStatus.PENDING.value)
         audit.append(db, envelope.id, "system", "completed", doc_before=envelope.current_sha256, at=now)

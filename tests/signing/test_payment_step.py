@@ -23,6 +23,7 @@ from payments import ProviderEvent
 from payments.stripe_checkout import StripeCheckout
 from signing import audit, envelopes, payment
 from signing.envelopes import EnvelopeError, Notice, PartySpec, PaymentTerms
+from signing.mail import compose
 from signing.pades import render_completion
 from signing.sealing import completion
 from store.models import Participant, Payment
@@ -195,8 +196,18 @@ def test_after_signing_the_next_order_waits_for_the_payment(db: DB, db_engine: E
 def test_on_completion_the_envelope_completes_on_the_payment(db: DB, db_engine: Engine, firm_id: int,
                                                             peers: StripePeers, provider: StripeCheckout) -> None:
     eid = make(db, firm_id, "on completion")
+    outbox = Outbox()
     for role in ("applicant", "co_applicant", "loan_officer", "lender"):
-        act(db, role, eid)
+        act(db, role, eid, outbox)
+    due = [n for n in outbox if n.kind == "payment_due"]
+    assert [(n.participant_id, n.detail["amount_minor"]) for n in due] == [(by_role(db, eid)["applicant"].id, FEE)]
+    envelope, people = envelopes.load(db, eid)
+    payer = by_role(db, eid)["applicant"]
+    for lang, amount, words in (("en", "₫500,000", "Payment due"), ("vi", "500.000\xa0₫", "Cần thanh toán")):
+        envelope.language = lang
+        mail = compose(due[0], envelope, payer, "http://x/sign/t")
+        assert words in mail.subject and amount in mail.body and "Loan application fee" in mail.body
+    db.rollback()
     envelope, people = envelopes.load(db, eid)
     assert envelope.status == "sent" and payment.due_now(payment.of_envelope(db, eid), envelope, people)
     assert _paid_by_webhook(db, provider, peers, db_engine, by_role(db, eid)["applicant"].id, "evt_end") == "paid"
