@@ -332,3 +332,26 @@ def test_a_payer_who_does_not_act_is_refused(db: DB, firm_id: int) -> None:
     with pytest.raises(EnvelopeError, match="not known"):
         envelopes.create(db, firm_id, title="x", language="en", pdf_sha256="a" * 64, parties=PARTIES, now=T0,
                          payment=PaymentTerms(1, "VND", "", "applicant", "whenever"))
+
+
+def test_an_expired_checkout_is_replaced_by_a_new_one(db: DB, db_engine: Engine, firm_id: int, peers: StripePeers,
+                                                      provider: StripeCheckout) -> None:
+    eid = make(db, firm_id, "before signing")
+    applicant = ready(db, "applicant", eid)
+    first = start(db_engine, provider, applicant)
+    sdk = stripe.StripeClient(TEST_KEY, base_addresses={"api": peers.api_base}, max_network_retries=0)
+    sdk.v1.checkout.sessions.expire(first.checkout_id)
+    assert first.url and httpx.post(first.url, data={"card": "4242424242424242"}).status_code == 410
+    expired = checkout_event(provider, peers, first.checkout_id, "checkout.session.expired", "evt_expired")
+    assert payment.apply_event(db, "stripe", expired)[0] == "expired"
+    assert payment.apply_event(db, "stripe", expired)[0] == "duplicate"
+    second = start(db_engine, provider, applicant)
+    assert second.checkout_id != first.checkout_id
+    db.expire_all()
+    row = payment.of_envelope(db, eid)
+    assert row is not None and (row.checkout_id, row.checkout_attempts, row.status) == (second.checkout_id, 2, "due")
+    # A late expiry of the old checkout changes nothing now.
+    stale = ProviderEvent("evt_stale", "checkout.session.expired", 0, expired.object)
+    assert payment.apply_event(db, "stripe", stale)[0] == "stale"
+    started = [e.detail["attempt"] for e in audit.events(db, eid) if e.action == "payment_started"]
+    assert started == [1, 2]
