@@ -18,6 +18,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -72,8 +73,9 @@ def pay_live(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox, peers: Stri
             yield server
 
 
-def send_envelope(server: LiveServer, sid: str) -> tuple[str, int]:
-    """The applicant (payer, order 1) and the lender (order 2), the fee from the interview's payment block."""
+def send_envelope(server: LiveServer, sid: str, *, when: str | None = None, language: str = "en") -> tuple[str, int]:
+    """The applicant (payer, order 1) and the lender (order 2), the fee from the interview's payment block
+    (paid `when` it says, or as given)."""
     engine_ = make_engine(server.database_url)
     blobs = BlobStore(server.data_dir / "blobs")
     notify = envelope_notifier(lambda: DB(engine_), SMTPMailer("127.0.0.1", int(server.env["ACCORD_SMTP_PORT"]),
@@ -88,7 +90,9 @@ def send_envelope(server: LiveServer, sid: str) -> tuple[str, int]:
                                  identity=("email_code",)),
                        PartySpec("lender", "sign", 2, "Acme Lending", EMAILS["lender"], identity=("email_code",))]
             row, _state = load_state(db, sid)
-            envelope = envelopes.create(db, row.firm_id, title=current.source.title, language="en",
+            if when is not None:
+                terms = replace(terms, when=when)
+            envelope = envelopes.create(db, row.firm_id, title=current.source.title, language=language,
                                         pdf_sha256=current.version.pdf_sha256, parties=parties, session_id=sid,
                                         agreement_version_id=current.version.id, payment=terms)
             envelopes.send(db, envelope.id, notify)
@@ -237,23 +241,41 @@ def test_sign_pay_declined_then_paid_webhook_twice_then_completed(browser: Brows
         engine_.dispose()
 
 
-def test_a_webhook_before_the_browser_is_back_is_one_paid_step(browser: Browser, pay_live: LiveServer,
-                                                              inbox: Inbox, peers: StripePeers) -> None:
+def test_after_signing_in_vietnamese_on_a_phone_webhook_first(browser: Browser, pay_live: LiveServer,
+                                                               inbox: Inbox, peers: StripePeers) -> None:
+    """The applicant signs, then pays (the lender waits for the payment); the checkout's webhook reaches
+    Accord before the browser is back: one paid step, no "confirming", and the lender is invited."""
     sid = finished_loan(pay_live)
-    envelope_id, _fee = send_envelope(pay_live, sid)
-    context = new_context(browser)
+    start = len(inbox.messages)
+    envelope_id, fee = send_envelope(pay_live, sid, when="after signing", language="vi")
+    context = new_context(browser, "phone", locale="vi-VN")
     page = context.new_page()
     page.goto(link(inbox, EMAILS["applicant"], ":"))
-    identify_and_consent(page, inbox, EMAILS["applicant"])
+    before = len(inbox.messages)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Gửi mã cho tôi").click()
+    page.locator("#code").fill(latest_code(inbox, EMAILS["applicant"], before))
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile("^Xác nhận$")).click()
+    page.locator("#agree").check()
+    with page.expect_navigation():
+        page.locator("#consent button[type=submit]").click()
+    assert page.locator("#pay").count() == 0  # signing comes first this time
+    sign_typed(page)
+    expect(page.locator(".envelope-status")).to_have_text("đang chờ thanh toán")
+    expect(page.locator(".pay-amount")).to_have_text(f"{fee:,}".replace(",", ".") + "\xa0₫")
+    assert not [m for m in inbox.messages[start:] if EMAILS["lender"] in str(m["To"])]  # the lender waits
+    axe_audit(page, "pay step after signing (vi, phone)")
+    screenshot(page, "payment-after-signing-vi-phone")
     peers.delivery("before")  # the checkout delivers its webhook, then redirects the browser
     try:
-        page.get_by_role("button", name=re.compile("^Pay ")).click()
+        page.get_by_role("button", name=re.compile("^Thanh toán ")).click()
         checkout(page, "4242424242424242")
         page.wait_for_url(re.compile(r"/sign/[^?]+\?pay=done$"))
     finally:
         peers.delivery("after")
-    expect(page.locator(".sign-form")).to_be_visible()  # no waiting: the webhook was there first
-    assert page.locator(".notice", has_text="confirming").count() == 0
+    expect(page.locator(".payment-status")).to_contain_text("đã thanh toán")  # no waiting: the webhook was first
+    assert page.locator(".notice", has_text="đang xác nhận").count() == 0
     # localstripe's own payment_intent.succeeded for the same payment arrives too: still one paid step.
     for _ in range(50):
         status, actions, events = state(pay_live, envelope_id)
@@ -261,4 +283,7 @@ def test_a_webhook_before_the_browser_is_back_is_one_paid_step(browser: Browser,
             break
         time.sleep(0.2)
     assert (status, actions.count("paid"), events) == ("paid", 1, 2)
+    assert actions.index("signed") < actions.index("paid")
+    inbox.wait_for(before + 2)  # the code, then the lender's invitation, sent once the payment was in
+    assert [m for m in inbox.messages[start:] if EMAILS["lender"] in str(m["To"])]
     context.close()
