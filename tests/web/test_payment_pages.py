@@ -122,7 +122,9 @@ def test_pay_needs_the_csrf_token(app: App, db: Engine) -> None:
     assert state(db, eid)[2].count("payment_started") == 0
 
 
-def test_webhook_signature_idempotency_and_unknown_events(app: App, db: Engine) -> None:
+def test_webhook_signature_idempotency_and_unknown_events(app: App, db: Engine,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
     client, eid, link = app()
     before = state(db, eid)
     body, headers = signed(completed_event(db, eid, "evt_forged"), secret="whsec_someone_else")
@@ -142,6 +144,8 @@ def test_webhook_signature_idempotency_and_unknown_events(app: App, db: Engine) 
                               "data": {"object": {"id": "in_1", "object": "invoice", "customer_email": "x@y.z"}}})
     unknown = client.post("/payments/stripe/webhook", content=body2, headers=headers2)
     assert unknown.status_code == 200 and unknown.json()["outcome"] == "ignored"
+    assert "payment event ignored: invoice.created" in caplog.text
+    assert "x@y.z" not in caplog.text and "an@example.com" not in caplog.text and eid not in caplog.text
     status, events, actions = state(db, eid)
     assert (status, events, actions.count("paid")) == ("paid", 2, 1)
     page = client.get(link).text
