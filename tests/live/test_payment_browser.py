@@ -287,3 +287,50 @@ def test_after_signing_in_vietnamese_on_a_phone_webhook_first(browser: Browser, 
     inbox.wait_for(before + 2)  # the code, then the lender's invitation, sent once the payment was in
     assert [m for m in inbox.messages[start:] if EMAILS["lender"] in str(m["To"])]
     context.close()
+
+
+def test_on_completion_the_payer_is_emailed_and_the_payment_completes_and_seals(
+        browser: Browser, pay_live: LiveServer, inbox: Inbox, peers: StripePeers) -> None:
+    """Both sign; the envelope waits for the payment; the payer gets a "Payment due" e-mail, pays from its
+    link, and the webhook completes the envelope and seals it (as the last signature would)."""
+    sid = finished_loan(pay_live)
+    start = len(inbox.messages)
+    envelope_id, fee = send_envelope(pay_live, sid, when="on completion")
+    for role in ("applicant", "lender"):
+        page = new_context(browser).new_page()
+        page.goto(link(inbox, EMAILS[role], ":"))
+        identify_and_consent(page, inbox, EMAILS[role])
+        sign_typed(page)
+        page.context.close()
+    status, actions, _events = state(pay_live, envelope_id)
+    assert status == "due" and "completed" not in actions and "payment_due_sent" in actions
+    due = [m for m in inbox.messages[start:] if "Payment due" in str(m["Subject"])]
+    assert len(due) == 1 and EMAILS["applicant"] in str(due[0]["To"]) and f"₫{fee:,}" in due[0].get_content()
+
+    page = new_context(browser).new_page()
+    found = re.search(r"(http://127\.0\.0\.1:\d+/sign/\S+)", due[0].get_content())
+    assert found
+    page.goto(found.group(1))
+    expect(page.locator(".envelope-status")).to_have_text("waiting for payment")
+    page.get_by_role("button", name=re.compile("^Pay ")).click()
+    checkout(page, "4242424242424242")
+    page.wait_for_url(re.compile(r"/sign/[^?]+\?pay=done$"))
+    expect(page.locator(".envelope-status")).to_have_text("completed", timeout=20_000)
+    page.context.close()
+    engine_ = make_engine(pay_live.database_url)
+    try:
+        with DB(engine_) as db:
+            envelope, _people = envelopes.load(db, envelope_id)
+            for _ in range(100):  # the webhook's request seals right after completing
+                if envelope.seal_status == "sealed":
+                    break
+                time.sleep(0.2)
+                db.expire_all()
+                envelope, _people = envelopes.load(db, envelope_id)
+            assert (envelope.status, envelope.seal_status) == ("completed", "sealed")
+            chain = audit.events(db, envelope_id)
+            actions = [e.action for e in chain]
+            assert audit.verify(chain).ok and actions.count("paid") == 1
+            assert actions.index("paid") < actions.index("completed") < actions.index("sealed")
+    finally:
+        engine_.dispose()
