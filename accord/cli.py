@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     envelope = sub.add_parser("envelope", help="signing envelopes")
     envelope_sub = envelope.add_subparsers(dest="envelope_command", required=True)
     envelope_sub.add_parser("tick", help="expire, warn, remind and retry pending seals (run it from cron)")
+    from accord.envelope_cmd import add_parsers
+
+    add_parsers(envelope_sub)
     pay = sub.add_parser("payment", help="payments taken in the signing ceremony")
     pay_sub = pay.add_subparsers(dest="payment_command", required=True)
     refund = pay_sub.add_parser("refund", help="refund all or part of an envelope's payment, with a reason")
@@ -212,9 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return cmd_selftest(args)
         if args.command == "envelope":
-            from accord.envelope_cmd import cmd_envelope_tick
+            from accord.envelope_cmd import cmd_envelope
 
-            return cmd_envelope_tick()
+            return cmd_envelope(args)
         if args.command == "payment":
             from accord.payment_cmd import cmd_payment_refund
 

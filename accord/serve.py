@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from payments import PaymentProvider
     from signing.mail import Mailer
     from signing.pki import PKI
+    from signing.sms import SmsSender
     from web.options import WebOptions
 
 log = logging.getLogger("accord.serve")
@@ -89,6 +90,15 @@ def mailer(settings: Settings) -> Mailer:
     return ConsoleMailer()
 
 
+def sms_sender(settings: Settings) -> SmsSender:
+    """The SMS gateway when `ACCORD_SMS_URL` is set; else the console (the demo prints the codes)."""
+    from signing.sms import ConsoleSms, HttpSmsGateway
+
+    if settings.sms_url:
+        return HttpSmsGateway(settings.sms_url, settings.sms_account, settings.sms_token, settings.sms_from)
+    return ConsoleSms()
+
+
 def open_pki(settings: Settings) -> PKI:
     """Accord's CA in `<data dir>/pki`, created on first start (keys encrypted; see signing/pki.py)."""
     from signing.pki import PKI
@@ -134,7 +144,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # access_log off: our middleware logs each request (path only, with its request id).
     app = create_app(db, secret_key(settings), blob_dir=settings.data_dir / "blobs", options=web_options(settings),
                      mailer=mailer(settings), pki=open_pki(settings), public_url=settings.public_url,
-                     payments=provider)
+                     sms=sms_sender(settings), payments=provider)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     db.dispose()
     return 0

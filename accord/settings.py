@@ -22,6 +22,11 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     resume_days: float = 7
     max_upload_mb: float = 10
+    # SMS one-time codes through a gateway speaking Twilio's Messages API; empty URL: printed to stderr.
+    sms_url: str = ""
+    sms_account: str = ""
+    sms_token: str = ""
+    sms_from: str = ""
     # Payments (Stripe): both secrets are needed, else the payment step says "not configured".
     stripe_secret_key: str = ""
     stripe_webhook_secret: str = ""
@@ -34,6 +39,7 @@ class Settings:
         `ACCORD_SMTP_HOST`/`ACCORD_SMTP_PORT`/`ACCORD_MAIL_FROM` (resume e-mails), `ACCORD_PUBLIC_URL`
         (the server's address as applicants see it, for links in e-mails), `ACCORD_RESUME_DAYS`
         (how long a resume link works, default 7), `ACCORD_MAX_UPLOAD_MB` (per file, default 10),
+        `ACCORD_SMS_URL`/`ACCORD_SMS_ACCOUNT`/`ACCORD_SMS_TOKEN`/`ACCORD_SMS_FROM` (SMS codes' gateway),
         `ACCORD_STRIPE_SECRET_KEY` / `ACCORD_STRIPE_WEBHOOK_SECRET` (payments; see docs/payments.md),
         `ACCORD_STRIPE_API_BASE` (another Stripe API address: tests only)."""
         env = os.environ if env is None else env
@@ -48,6 +54,8 @@ class Settings:
             public_url=(env.get("ACCORD_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             resume_days=float(env.get("ACCORD_RESUME_DAYS") or 7),
             max_upload_mb=float(env.get("ACCORD_MAX_UPLOAD_MB") or 10),
+            sms_url=env.get("ACCORD_SMS_URL", ""), sms_account=env.get("ACCORD_SMS_ACCOUNT", ""),
+            sms_token=env.get("ACCORD_SMS_TOKEN", ""), sms_from=env.get("ACCORD_SMS_FROM", ""),
             stripe_secret_key=env.get("ACCORD_STRIPE_SECRET_KEY", ""),
             stripe_webhook_secret=env.get("ACCORD_STRIPE_WEBHOOK_SECRET", ""),
             stripe_api_base=env.get("ACCORD_STRIPE_API_BASE", ""),

@@ -118,7 +118,12 @@ def template_data(source: AgreementSource, extra: dict[str, Any] | None = None) 
                         "phone": p.phone, "staff": p.staff, "identity": list(p.identity), "field": field})
         if field is not None:
             signers.append({"role": p.role, "action": p.action, "field": field, "name": p.name,
-                            "staff": p.staff})
+                            "staff": p.staff, "witness_for": p.witness_for})
+    # A witness's signature field sits right after (under) the signature it witnesses.
+    for witness in [x for x in signers if x["witness_for"]]:
+        signers.remove(witness)
+        at = next((i for i, x in enumerate(signers) if x["role"] == witness["witness_for"]), len(signers) - 1)
+        signers.insert(at + 1, witness)
     return {
         "title": source.title,
         "template": source.template,

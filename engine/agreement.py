@@ -48,6 +48,7 @@ class Party:
     condition: Compiled | None = None
     fields: list[dict[str, Any]] = field(default_factory=list)
     line: int = 0
+    witness_for: str | None = None  # `witness for: applicant`: the signer this witness is bound to
     field_specs: list[Any] = field(default_factory=list)  # compiled like question fields (FieldSpec)
 
 
@@ -220,8 +221,8 @@ def _party(r: _Reader, item: Any, line: int) -> Party | None:
     if not isinstance(item, dict):
         r.bad(line, "each party must be a mapping with a role")
         return None
-    r.keys(item, {"role", "name", "email", "phone", "staff", "action", "order", "identity", "if", "fields"}, line,
-           "a party")
+    r.keys(item, {"role", "name", "email", "phone", "staff", "action", "order", "identity", "if", "fields",
+                  "witness for"}, line, "a party")
     role = str(item.get("role", ""))
     if not _ROLE.match(role):
         r.bad(line, f"party role {role!r} must be a lower-case identifier such as applicant")
@@ -233,7 +234,16 @@ def _party(r: _Reader, item: Any, line: int) -> Party | None:
     if order is not None and (not isinstance(order, int) or isinstance(order, bool) or order < 1):
         r.bad(_line(item, "order", line), f"party {role}: order must be a whole number from 1")
         order = None
-    if order is None and action != "cc":
+    witness_for = item.get("witness for")
+    if witness_for is not None and not (isinstance(witness_for, str) and _ROLE.match(witness_for)):
+        r.bad(_line(item, "witness for", line), f"party {role}: `witness for:` must name a signer's role")
+        witness_for = None
+    if action == "witness" and "witness for" not in item:
+        r.bad(line, f"party {role}: a witness needs `witness for:` (the role of the signer it witnesses)")
+    if witness_for is not None and action != "witness":
+        r.bad(_line(item, "witness for", line), f"party {role}: only a party with `action: witness` may have "
+                                                "`witness for:`")
+    if order is None and action not in ("cc", "witness"):
         r.bad(line, f"party {role}: needs an order (only cc parties may leave it out)")
     identity = item.get("identity", [])
     if isinstance(identity, str):
@@ -245,7 +255,8 @@ def _party(r: _Reader, item: Any, line: int) -> Party | None:
     if "staff" not in item and "email" not in item:
         r.bad(line, f"party {role}: needs `email:` (an expression) or `staff:` (a staff group)")
     party = Party(role=role, action=action, order=order, identity=list(identity), line=line,
-                  staff=str(item["staff"]) if "staff" in item else None)
+                  staff=str(item["staff"]) if "staff" in item else None,
+                  witness_for=str(witness_for) if witness_for else None)
     for key in ("name", "email", "phone"):
         if key in item:
             setattr(party, key, r.expr(item[key], _line(item, key, line), f"party {role} {key}"))
@@ -264,6 +275,23 @@ def _check_parties(r: _Reader, parties: list[Party], line: int) -> None:
     for role in set(roles):
         if roles.count(role) > 1:
             r.bad(line, f"party role {role!r} is used twice")
+    # A witness is routed right after the signer it is bound to: it takes the signer's order (and waits,
+    # within that order, for the signer's signature; `signing.routing`).
+    by_role = {p.role: p for p in parties}
+    for p in parties:
+        if p.witness_for is None:
+            continue
+        signer = by_role.get(p.witness_for)
+        if signer is None:
+            r.bad(p.line, f"party {p.role}: `witness for: {p.witness_for}` names no party (parties: "
+                          f"{', '.join(x.role for x in parties if x.action == 'sign') or 'none that sign'})")
+        elif signer.action != "sign" or signer is p:
+            r.bad(p.line, f"party {p.role}: `witness for: {p.witness_for}` must name a party with `action: sign`")
+        elif p.order is not None and p.order != signer.order:
+            r.bad(p.line, f"party {p.role}: a witness takes the order of the signer it witnesses "
+                          f"({signer.order}); leave `order:` out")
+        else:
+            p.order = signer.order
     orders = sorted({p.order for p in parties if p.order is not None})
     if orders and orders != list(range(1, len(orders) + 1)):
         r.bad(line, f"party orders must run 1, 2, 3... without gaps (found {orders})")

@@ -42,6 +42,7 @@ class AssembledParty:
     phone: str | None
     staff: str | None
     identity: tuple[str, ...]
+    witness_for: str | None = None  # the role of the signer a witness is bound to
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,9 @@ def assemble(interview: Interview, state: State, day: dt.date | None = None,
                 continue
             values = [None if e is None else str(run.eval(e)) for e in (p.name, p.email, p.phone)]
             parties.append(AssembledParty(p.role, p.action, p.order, values[0], values[1], values[2], p.staff,
-                                          tuple(p.identity)))
+                                          tuple(p.identity), p.witness_for))
+        present = {p.role for p in parties}  # a witness whose signer is left out (`if:`) is left out too
+        parties = [p for p in parties if p.witness_for is None or p.witness_for in present]
         payment = None
         pay = interview.accord.payment
         if pay is not None and (pay.condition is None or run.eval(pay.condition)):

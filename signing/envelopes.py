@@ -54,6 +54,7 @@ class PartySpec:
     email: str
     phone: str | None = None
     identity: tuple[str, ...] = ()
+    witness_for: str | None = None  # a witness: the role of the signer it is bound to
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def parties_from_source(source: AgreementSource, staff: Mapping[str, tuple[str, 
             name, email = staff[p.staff]
         if not email:
             raise EnvelopeError(f"role {p.role} has no e-mail address")
-        out.append(PartySpec(p.role, p.action, p.order, name or p.role, email, p.phone, tuple(p.identity)))
+        out.append(PartySpec(p.role, p.action, p.order, name or p.role, email, p.phone, tuple(p.identity),
+                             p.witness_for))
     return out
 
 
@@ -140,8 +142,10 @@ def _payment(db: DB, envelope_id: str) -> Payment | None:
 
 
 def _seats(people: Sequence[Participant], payment: Payment | None = None) -> list[routing.Seat]:
-    """Routing's view. A payer who signed but still owes a payment due "after signing" has not
-    finished their turn: the next routing order waits for the payment."""
+    """Routing's view; a witness waits for the current holder of its signer's role (a delegate included).
+    A payer who signed but still owes a payment due "after signing" has not finished their turn: the
+    next routing order waits for the payment."""
+    holder = {p.role: p.id for p in people if p.status != P.DELEGATED}
     owes = payment is not None and payment.status == "due" and payment.when == "after signing"
 
     def status(p: Participant) -> ParticipantStatus:
@@ -149,7 +153,8 @@ def _seats(people: Sequence[Participant], payment: Payment | None = None) -> lis
             return P.IDENTIFIED
         return P(p.status)
 
-    return [routing.Seat(p.id, p.action, p.routing_order, status(p)) for p in people]
+    return [routing.Seat(p.id, p.action, p.routing_order, status(p),
+                         holder.get(p.witness_for) if p.witness_for else None) for p in people]
 
 
 def _set_status(p: Participant, new: ParticipantStatus, now: dt.datetime) -> None:
@@ -227,6 +232,10 @@ def create(db: DB, firm_id: int, *, title: str, language: str, pdf_sha256: str, 
     now = now or utcnow()
     if not any(p.action in ("sign", "approve") for p in parties):
         raise EnvelopeError("an envelope needs at least one participant who signs or approves")
+    signers = {p.role: p for p in parties if p.action == "sign"}
+    for spec in parties:
+        if spec.action == "witness" and spec.witness_for not in signers:
+            raise EnvelopeError(f"witness {spec.role} must be bound to a signer of this envelope")
     envelope = Envelope(firm_id=firm_id, session_id=session_id, agreement_version_id=agreement_version_id,
                         title=title, language=language, original_sha256=pdf_sha256, current_sha256=pdf_sha256,
                         expires_at=expires_at, created_at=now)
@@ -235,9 +244,12 @@ def create(db: DB, firm_id: int, *, title: str, language: str, pdf_sha256: str, 
     for spec in parties:
         db.add(Participant(envelope_id=envelope.id, role=spec.role, action=spec.action,
                            routing_order=None if spec.action == "cc" else (spec.order or 0), name=spec.name,
-                           email=spec.email, phone=spec.phone, identity=list(spec.identity)))
+                           email=spec.email, phone=spec.phone, identity=list(spec.identity),
+                           witness_for=spec.witness_for))
     audit.append(db, envelope.id, "sender", "created", doc_after=pdf_sha256, at=now,
-                 detail={"participants": [{"role": s.role, "action": s.action, "order": s.order} for s in parties]})
+                 detail={"participants": [{"role": s.role, "action": s.action, "order": s.order,
+                                           **({"witness_for": s.witness_for} if s.witness_for else {})}
+                                          for s in parties]})
     if payment is not None:
         _add_payment(db, envelope, payment, now)
     db.commit()
@@ -341,6 +353,52 @@ def identified(db: DB, participant_id: str, method: str, evidence: dict[str, Any
     db.commit()
 
 
+def identity_done(db: DB, participant_id: str) -> list[str]:
+    """The identity methods this participant has passed so far (their `identity_step` events), in order."""
+    from store.models import AuditEvent
+
+    p = db.get(Participant, participant_id)
+    if p is None:
+        return []
+    rows = db.exec(select(AuditEvent).where(AuditEvent.envelope_id == p.envelope_id,
+                                            AuditEvent.actor == participant_id,
+                                            AuditEvent.action == "identity_step")
+                   .order_by(col(AuditEvent.seq))).all()
+    return [str(e.detail.get("method")) for e in rows]
+
+
+def identity_step(db: DB, participant_id: str, method: str, evidence: dict[str, Any], *, has_passkey: bool = False,
+                  now: dt.datetime | None = None, request: Request = NO_REQUEST) -> bool:
+    """One identity check passed (an `identity_step` event with its evidence). The role's methods are
+    passed all, in order (`identity.plan`); after the last one the participant is `identified`, with
+    every method named in that event. True when the participant is now identified."""
+    from signing.identity import next_step
+
+    now = now or utcnow()
+    envelope, people, me = _participant(db, participant_id)
+    _require_in_flight(envelope, now)
+    if me.status != P.OPENED:
+        raise EnvelopeError(f"the participant is {me.status}")
+    done = identity_done(db, me.id)
+    expected = next_step(me.identity, done, has_passkey)
+    if method != expected:
+        raise EnvelopeError(f"the next identity check is {expected}, not {method}")
+    _bump(db, envelope)
+    audit.append(db, envelope.id, me.id, "identity_step", detail={"method": method, **evidence}, ip=request.ip,
+                 user_agent=request.user_agent, at=now)
+    done.append(method)
+    wanted = list(me.identity) or ["email_code"]
+    complete = all(m in done for m in wanted)
+    if complete:
+        _set_status(me, P.IDENTIFIED, now)
+        db.add(me)
+        audit.append(db, envelope.id, me.id, "identified",
+                     detail={"method": "+".join(wanted), "methods": wanted, "steps": done, "result": "verified"},
+                     ip=request.ip, user_agent=request.user_agent, at=now)
+    db.commit()
+    return complete
+
+
 def consented(db: DB, participant_id: str, disclosure: str, *, now: dt.datetime | None = None,
               request: Request = NO_REQUEST) -> None:
     """Consent to do business electronically, recorded before the participant's first signature."""
@@ -411,17 +469,60 @@ def decline(db: DB, participant_id: str, reason: str, notifier: Notifier | None 
 
 
 def void(db: DB, envelope_id: str, reason: str, notifier: Notifier | None = None, *,
-         now: dt.datetime | None = None, request: Request = NO_REQUEST) -> list[Notice]:
+         now: dt.datetime | None = None, request: Request = NO_REQUEST,
+         detail: dict[str, Any] | None = None) -> list[Notice]:
     now = now or utcnow()
     envelope, people = load(db, envelope_id)
     check_envelope(E(envelope.status), E.VOIDED)
     _bump(db, envelope, status=E.VOIDED.value, reason=reason.strip()[:2000] or None)
-    audit.append(db, envelope.id, "sender", "voided", detail={"reason": reason}, ip=request.ip,
+    audit.append(db, envelope.id, "sender", "voided", detail={"reason": reason, **(detail or {})}, ip=request.ip,
                  user_agent=request.user_agent, at=now)
     notices = [Notice("voided", envelope.id, p.id) for p in people
                if p.status in (P.NOTIFIED, P.OPENED, P.IDENTIFIED, P.ACTED)]
     _commit_and_notify(db, notices, notifier)
     return notices
+
+
+def remind(db: DB, envelope_id: str, notifier: Notifier | None = None, *, role: str | None = None,
+           detail: dict[str, Any] | None = None, now: dt.datetime | None = None,
+           request: Request = NO_REQUEST) -> list[Notice]:
+    """The sender reminds now everyone whose turn it is and who has not acted (or only `role`);
+    each reminder is an audit event and counts towards the scheduled ones' spacing."""
+    now = now or utcnow()
+    envelope, people = load(db, envelope_id)
+    _require_in_flight(envelope, now)
+    due = [p for p in people if p.status in (P.NOTIFIED, P.OPENED, P.IDENTIFIED) and (role is None or p.role == role)]
+    if not due:
+        raise EnvelopeError("no one is waiting to act" + (f" as {role}" if role else ""))
+    _bump(db, envelope)
+    for p in due:
+        p.reminders += 1
+        p.reminded_at = now
+        db.add(p)
+        audit.append(db, envelope.id, "sender", "reminder_sent",
+                     detail={"participant": p.id, "reminder": p.reminders, **(detail or {})}, ip=request.ip,
+                     user_agent=request.user_agent, at=now)
+    notices = [Notice("reminder", envelope.id, p.id) for p in due]
+    _commit_and_notify(db, notices, notifier)
+    return notices
+
+
+def extend(db: DB, envelope_id: str, expires_at: dt.datetime, *, detail: dict[str, Any] | None = None,
+           now: dt.datetime | None = None, request: Request = NO_REQUEST) -> None:
+    """The sender moves the expiry date of an envelope still in flight (later only); the expiry
+    warning is sent again before the new date."""
+    now = now or utcnow()
+    envelope, _people = load(db, envelope_id)
+    _require_in_flight(envelope, now)
+    new = _aware(expires_at)
+    old = _aware(envelope.expires_at) if envelope.expires_at is not None else None
+    if new <= now or (old is not None and new <= old):
+        raise EnvelopeError("the new expiry must be later than now and than the current expiry")
+    _bump(db, envelope, expires_at=new, expiry_warned_at=None)
+    audit.append(db, envelope.id, "sender", "extended",
+                 detail={"from": old.isoformat() if old else None, "to": new.isoformat(), **(detail or {})},
+                 ip=request.ip, user_agent=request.user_agent, at=now)
+    db.commit()
 
 
 def delegate(db: DB, participant_id: str, name: str, email: str, reason: str, notifier: Notifier | None = None,
@@ -436,7 +537,8 @@ def delegate(db: DB, participant_id: str, name: str, email: str, reason: str, no
     me.reason = reason.strip()[:2000] or None
     db.add(me)
     new = Participant(envelope_id=envelope.id, role=me.role, action=me.action, routing_order=me.routing_order,
-                      name=name.strip(), email=email.strip(), identity=list(me.identity), delegated_from=me.id)
+                      name=name.strip(), email=email.strip(), identity=list(me.identity), delegated_from=me.id,
+                      witness_for=me.witness_for)
     db.add(new)
     db.flush()
     people.append(new)

@@ -378,8 +378,16 @@ class PKI:
                 ocsp.OCSPResponseStatus.UNAUTHORIZED).public_bytes(serialization.Encoding.DER)
         now = _now()
         status = ocsp.OCSPCertStatus.REVOKED if revoked_at else ocsp.OCSPCertStatus.GOOD
+        # The answer's CertID uses the request's hash (openssl asks with SHA-1, pyHanko with SHA-256):
+        # a validator matches its question to the answer by that CertID.
+        try:
+            algorithm: hashes.HashAlgorithm = req.hash_algorithm
+        except Exception:  # an algorithm `cryptography` does not know
+            algorithm = hashes.SHA256()
+        if not isinstance(algorithm, (hashes.SHA1, hashes.SHA224, hashes.SHA256, hashes.SHA384, hashes.SHA512)):
+            algorithm = hashes.SHA256()
         builder = ocsp.OCSPResponseBuilder().add_response(
-            cert=cert, issuer=self.ca, algorithm=hashes.SHA256(), cert_status=status, this_update=now,
+            cert=cert, issuer=self.ca, algorithm=algorithm, cert_status=status, this_update=now,
             next_update=now + dt.timedelta(hours=12), revocation_time=revoked_at,
             revocation_reason=x509.ReasonFlags.unspecified if revoked_at else None,
         ).responder_id(ocsp.OCSPResponderEncoding.HASH, self.ca)

@@ -1,6 +1,8 @@
 """Who acts when: routing order numbers. Equal numbers act in parallel; a higher number waits
 until every participant with a lower number has acted. CC participants take no part in routing:
-they are notified when the envelope completes. Pure functions over (action, order, status)."""
+they are notified when the envelope completes. A witness bound to a signer (`waits_for`) shares the
+signer's order but is notified only once that signer has acted: it is routed right after them, and
+the next order waits for it too. Pure functions over (action, order, status)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ class Seat:
     action: str
     order: int | None
     status: ParticipantStatus
+    waits_for: str | None = None  # a witness: the seat of the signer it witnesses
 
 
 def current_order(seats: Sequence[Seat]) -> int | None:
@@ -34,12 +37,16 @@ def to_notify(seats: Sequence[Seat]) -> list[str]:
     order = current_order(seats)
     if order is None:
         return []
+    status = {s.id: s.status for s in seats}
     return [s.id for s in seats
-            if s.action in ROUTED_ACTIONS and (s.order or 0) == order and s.status == P.WAITING]
+            if s.action in ROUTED_ACTIONS and (s.order or 0) == order and s.status == P.WAITING
+            and (s.waits_for is None or status.get(s.waits_for) in DONE)]
 
 
 def is_turn(seats: Sequence[Seat], seat_id: str) -> bool:
     seat = next(s for s in seats if s.id == seat_id)
+    if seat.waits_for is not None and next((s.status for s in seats if s.id == seat.waits_for), None) not in DONE:
+        return False
     return seat.action in ROUTED_ACTIONS and (seat.order or 0) == current_order(seats)
 
 

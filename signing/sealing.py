@@ -41,6 +41,11 @@ METHOD_LABELS = {"email_code": "e-mail one-time code", "sms_code": "SMS one-time
 MAX_ATTEMPTS = 10
 
 
+def method_label(method: str) -> str:
+    """`email_code+sms_code` (every method the signer passed, in order) as "e-mail one-time code + SMS …"."""
+    return " + ".join(METHOD_LABELS.get(m, m) for m in method.split("+") if m)
+
+
 class PadesSigner:
     """`ceremony.DocumentSigner` over `signing.pades`: a one-day certificate per signature, issued
     to the name and e-mail the ceremony verified, recording the identity method."""
@@ -50,9 +55,10 @@ class PadesSigner:
 
     async def sign(self, pdf: bytes, *, field: str, signer: SignerIdentity, certify: bool, image: bytes | None,
                    verify_url: str) -> bytes:
-        credential = await asyncio.to_thread(self.pki.issue_signer, signer.name, signer.email, [signer.method])
+        credential = await asyncio.to_thread(self.pki.issue_signer, signer.name, signer.email,
+                                             signer.method.split("+"))
         stamp = Stamp(name=signer.name, verify_url=verify_url, role=signer.role.replace("_", " "),
-                      identity=METHOD_LABELS.get(signer.method, signer.method), image_png=image)
+                      identity=method_label(signer.method), image_png=image)
         return await self.pades.sign(pdf, field, credential, stamp, certify=certify)
 
 
@@ -111,7 +117,7 @@ def completion(envelope: Envelope, people: Sequence[Participant], events: Sequen
         last = acted or identified
         participants.append(CertParticipant(
             name=p.name, email=p.email, role=p.role.replace("_", " "),
-            identity=METHOD_LABELS.get(method, method) if identified else ("none (receives a copy)"
+            identity=method_label(method) if identified else ("none (receives a copy)"
                                                                              if p.action == "cc" else ""),
             result=str(identified.detail.get("result", "verified")) if identified else "",
             ip=(last.ip or "") if last is not None else "",

@@ -221,6 +221,7 @@ class Participant(SQLModel, table=True):
     reminded_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     reminders: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # decline / delegation reason
+    witness_for: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))  # a signer's role
 
 
 class AuditEvent(SQLModel, table=True):
@@ -258,6 +259,25 @@ class IdentityChallenge(SQLModel, table=True):
     expires_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     verified_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class PasskeyCredential(SQLModel, table=True):
+    """A WebAuthn credential (passkey) of a signer, registered after their e-mail code proved the
+    address; later envelopes of the same firm to the same address authenticate with it."""
+
+    __tablename__ = "passkey_credential"
+    __table_args__ = (UniqueConstraint("credential_id", name="uq_passkey_credential_id"),
+                      Index("ix_passkey_credential_firm_email", "firm_id", "email"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), nullable=False))
+    email: str = Field(sa_column=Column(String(320), nullable=False))  # lower-cased
+    participant_id: str = Field(sa_column=Column(String(64), ForeignKey("participant.id"), nullable=False))
+    credential_id: str = Field(sa_column=Column(Text, nullable=False))  # base64url
+    public_key: str = Field(sa_column=Column(Text, nullable=False))  # base64url COSE key
+    sign_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_used_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
 class Payment(SQLModel, table=True):

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from payments import PaymentProvider
 from signing.mail import Mailer, code_sender, envelope_notifier
 from signing.pki import PKI
+from signing.sms import SmsSender, sms_code_sender
 from store import migrate
 from store.database import check
 from web.agreement import AgreementPages
@@ -39,6 +40,7 @@ from web.options import WebOptions
 from web.payments import PaymentWebhook
 from web.resume import Resume
 from web.signing import SigningPages
+from web.trust import TrustEndpoints
 from web.verify import VerifyPage
 from web.wizard import Wizard
 
@@ -163,7 +165,7 @@ def htmx_script() -> bytes:
 def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = False,
                options: WebOptions | None = None, blob_dir: Path | None = None,
                mailer: Mailer | None = None, pki: PKI | None = None, public_url: str = "",
-               payments: PaymentProvider | None = None) -> Starlette:
+               sms: SmsSender | None = None, payments: PaymentProvider | None = None) -> Starlette:
     """The application over an already created (and normally migrated) database engine.
 
     `secret_key` signs the session cookie and derives the CSRF tokens (`accord serve` passes
@@ -172,16 +174,18 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
     passes `<data dir>/blobs`); without one a temporary folder is used. `mailer` sends the
     signing e-mails (none: they are not sent), `pki` is Accord's CA (with it the app signs and
     seals PAdES documents; without it signing answers 503), `public_url` prefixes the links in
-    e-mails and stamps, `payments` takes the payment step of envelopes that have one (none: the
-    payer's page says payment is not configured, and the webhook answers 503)."""
+    e-mails and stamps (and is the passkeys' relying party), `sms` sends SMS codes, `payments` takes the
+    payment step of envelopes that have one (none: the payer's page says payment is not configured, and the
+    webhook answers 503)."""
     secret = secret_key or secrets.token_urlsafe(32)
     wizard = Wizard(db, secret, options=options)
     blobs = blob_dir or Path(tempfile.mkdtemp(prefix="accord-blobs-"))
     agreements = AgreementPages(db, wizard, blobs)
     notifier = envelope_notifier(lambda: DBSession(db), mailer, secret, public_url) if mailer else None
     send_code = code_sender(lambda: DBSession(db), mailer) if mailer else None
-    signing_pages = SigningPages(db, secret, blobs, notifier=notifier, send_code=send_code, public_url=public_url,
-                                 payments=payments)
+    send_sms = sms_code_sender(lambda: DBSession(db), sms) if sms else None
+    signing_pages = SigningPages(db, secret, blobs, notifier=notifier, send_code=send_code, send_sms=send_sms,
+                                 public_url=public_url, payments=payments)
     payment_webhook = PaymentWebhook(db, payments, notifier=notifier, after=signing_pages.seal_if_complete)
     verify_page = VerifyPage(db, pki)
 
@@ -238,6 +242,7 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             *signing_pages.routes(),
             *payment_webhook.routes(),
             *verify_page.routes(),
+            *(TrustEndpoints(pki).routes() if pki is not None else []),
             *Chat(wizard).routes(),
             *resume.routes(),
             Route("/static/vendor/htmx.min.js", htmx_js),

@@ -3,12 +3,15 @@
 
     GET  /sign/{token}                 the participant's page: every participant's status, the
                                        agreement, and the next step (identify, consent, act)
-    POST /sign/{token}/code            e-mail a one-time code
+    POST /sign/{token}/code            send a one-time code (form `method`: email_code or sms_code)
     POST /sign/{token}/verify          check the code
+    POST /sign/{token}/passkey-options WebAuthn options (JSON): register a passkey or authenticate
+    POST /sign/{token}/passkey         check the passkey answer (JSON)
     POST /sign/{token}/consent         consent to do business electronically
     POST /sign/{token}/pay             the payer's payment step: 303 to the provider's hosted checkout
                                        (back to `?pay=done` or `?pay=back`; paid only by the webhook)
-    POST /sign/{token}/act             sign (drawn or typed), approve, or mark as reviewed
+    POST /sign/{token}/act             sign (drawn, typed in a script font, or an uploaded picture), approve,
+                                       or mark as reviewed (multipart: the picture is a file)
     POST /sign/{token}/decline         decline, with a reason
     POST /sign/{token}/delegate        hand the place to someone else
     GET  /sign/{token}/document.pdf    the latest revision of the document
@@ -34,7 +37,7 @@ from sqlmodel import Session as DB
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from documents.preview import preview_html
@@ -42,8 +45,11 @@ from engine.assembly import source_from_json
 from payments import PaymentError, PaymentProvider, to_major
 from signing import ceremony, envelopes, payment
 from signing.envelopes import EnvelopeError, Notifier
-from signing.identity import EmailCode, IdentityError
+from signing.identity import UNAVAILABLE, EmailCode, IdentityError, OneTimeCode, SmsCode, next_step
 from signing.links import LinkError, read_token
+from signing.passkeys import Passkey
+from signing.signature_image import SignatureImageError, normalise_upload, typed_signature_png
+from signing.sms import SmsError
 from signing.states import SIGNING_ACTIONS, TransitionError
 from store.blobs import BlobNotFound, BlobStore
 from store.models import AgreementVersion, Envelope, Participant, Payment
@@ -54,7 +60,6 @@ log = logging.getLogger("accord.web.signing")
 
 LINK_MAX_AGE = 60 * 24 * 3600  # the envelope's own expiry is checked too; this bounds a link's life
 MAX_IMAGE = 512 * 1024
-IMPLEMENTED_METHODS = ("email_code",)
 PNG = b"\x89PNG\r\n\x1a\n"
 
 DISCLOSURE = {
@@ -71,6 +76,46 @@ MESSAGES = {
     "no_code": _("Ask for a code first."),
     "rate_limited": _("A code was sent several times already. Wait a few minutes before asking again."),
     "locked": _("Too many wrong codes. For your security, try again in an hour."),
+    "sms_sent": _("We sent a 6-digit code by text message. It is valid for 10 minutes."),
+    "no_phone": _("We have no mobile number for you. Ask the sender to add it."),
+    "sms_failed": _("The text message could not be sent. Try again in a moment, or contact the sender."),
+    "passkey_failed": _("Your passkey could not be checked. Try again."),
+    "passkey_ok": _("Your passkey is confirmed."),
+}
+
+
+UPLOAD_ERRORS = {
+    "empty": _("The picture is empty. Choose another file, draw your signature or type your name."),
+    "too_large": _("The picture is too large (at most 512 KB). Choose a smaller one."),
+    "type": _("Only PNG and JPEG pictures can be used. Choose another file."),
+    "unreadable": _("The picture could not be read. Choose another file, draw your signature or type your name."),
+}
+ROLE_NAMES = {  # the shipped interviews' roles (others are shown as written, underscores as spaces)
+    "applicant": _("applicant"), "co_applicant": _("co-applicant"), "loan_officer": _("loan officer"),
+    "lender": _("lender"), "records": _("records"), "tenant": _("tenant"), "co_tenant": _("co-tenant"),
+    "second_co_tenant": _("second co-tenant"), "leasing_agent": _("leasing agent"), "landlord": _("landlord"),
+    "witness": _("witness"), "reviewer": _("reviewer"),
+}
+PROBLEMS = [  # signing.envelopes' English reasons -> what the signer reads
+    ("expired", _("This agreement has expired. Ask the sender for a new one.")),
+    ("is voided", _("The sender has cancelled this agreement.")),
+    ("is declined", _("This agreement was declined, so it cannot be signed any more.")),
+    ("is completed", _("Everyone has already acted on this agreement.")),
+    ("turn", _("It is not your turn yet: we will e-mail you when it is.")),
+    ("changed meanwhile", _("Someone acted at the same moment. Reload the page and try again.")),
+]
+
+
+def problem_text(exc: Exception) -> str:
+    """A translatable message for an envelope error (its own text is English, for logs and the CLI)."""
+    text = str(exc)
+    return next((message for key, message in PROBLEMS if key in text),
+                _("This step cannot be done now. Reload the page to see where the agreement stands."))
+
+
+METHOD_NAMES = {
+    "email_code": _("e-mail code"), "sms_code": _("text message code"), "passkey": _("passkey"),
+    "id_document": _("ID document check"), "video_call": _("video call"), "kba": _("knowledge-based questions"),
 }
 PAY_MESSAGES = {
     "done": _("Thank you. We are confirming your payment with the payment provider; this page updates by itself."),
@@ -92,6 +137,10 @@ class View:
     errors: dict[str, str] = field(default_factory=dict)
     notice: str | None = None
     problem: str | None = None
+    step: str | None = None  # the participant's next identity check
+    done: list[str] = field(default_factory=list)
+    has_passkey: bool = False
+    pending: dict[str, str] = field(default_factory=dict)  # participant id -> a check not available yet
     payment: Payment | None = None
     confirming: bool = False  # back from the checkout, the webhook not seen yet: refresh
 
@@ -99,6 +148,7 @@ class View:
 class SigningPages:
     def __init__(self, db: Engine, secret: str, blob_dir: Any, *, notifier: Notifier | None = None,
                  send_code: Callable[[Participant, str], None] | None = None,
+                 send_sms: Callable[[Participant, str], None] | None = None,
                  signer: ceremony.DocumentSigner | None = None, public_url: str = "",
                  payments: PaymentProvider | None = None) -> None:
         self.db = db
@@ -110,6 +160,9 @@ class SigningPages:
         self.public_url = public_url
         self.payments = payments
         self.email_code = EmailCode(secret.encode("utf-8"), send_code or (lambda p, code: None))
+        self.sms_code = SmsCode(secret.encode("utf-8"), send_sms or (lambda p, code: None))
+        self.codes: dict[str, OneTimeCode] = {"email_code": self.email_code, "sms_code": self.sms_code}
+        self.passkey = Passkey(public_url or "http://localhost")
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -145,8 +198,20 @@ class SigningPages:
             version = db.get(AgreementVersion, envelope.agreement_version_id)
             if version is not None:
                 preview = preview_html(source_from_json(version.source))
-        return View(lang=lang, envelope=envelope, me=me, people=people, preview=preview,
+        view = View(lang=lang, envelope=envelope, me=me, people=people, preview=preview,
                     payment=payment.of_envelope(db, envelope.id))
+        if envelope.status == "sent":
+            for p in people:
+                if p.status not in ("notified", "opened"):
+                    continue
+                done = envelopes.identity_done(db, p.id)
+                has = "passkey" in p.identity and self.passkey.has_passkey(db, p)
+                step = next_step(p.identity, done, has)
+                if step in UNAVAILABLE:
+                    view.pending[p.id] = step
+                if p.id == me.id:
+                    view.step, view.done, view.has_passkey = step, done, has
+        return view
 
     def _render(self, token: str, view: View) -> Response:
         _t = translator(view.lang)
@@ -158,12 +223,14 @@ class SigningPages:
         me = view.me
         wanted = me.identity or ["email_code"]
         # The role's methods are passed in order, all of them; one this server does not offer blocks it.
-        methods = wanted if all(m in IMPLEMENTED_METHODS for m in wanted) else []
         context = {
             "_": _t, "lang": view.lang, "token": token, "csrf": self.csrf(me.id), "envelope": view.envelope,
             "me": me, "people": view.people, "preview": view.preview, "errors": view.errors,
-            "notice": view.notice, "problem": view.problem, "methods": methods,
-            "wanted_methods": wanted, "signs": me.action in SIGNING_ACTIONS,
+            "notice": view.notice, "problem": view.problem, "step": view.step, "done": view.done,
+            "pending": view.pending, "has_passkey": view.has_passkey, "phone_hint": _phone_hint(me.phone),
+            "wanted_methods": wanted, "method_names": {k: _t(v) for k, v in METHOD_NAMES.items()},
+            "role_names": {k: _t(v) for k, v in ROLE_NAMES.items()},
+            "signs": me.action in SIGNING_ACTIONS,
             "disclosure": _t(DISCLOSURE["en"]), "signer_ready": self.signer is not None,
         }
         context.update(self._payment_context(view, _t))
@@ -264,7 +331,8 @@ class SigningPages:
             if step == "pay":
                 return await self._pay(token, pid, request, req)
             handler = {"code": self._code, "verify": self._verify, "consent": self._consent,
-                       "decline": self._decline, "delegate": self._delegate}.get(step)
+                       "decline": self._decline, "delegate": self._delegate,
+                       "passkey-options": self._passkey_options, "passkey": self._passkey}.get(step)
             if handler is None:
                 return HTMLResponse("", status_code=404)
             result = await run_in_threadpool(handler, pid, form, req)
@@ -272,6 +340,8 @@ class SigningPages:
             await form.close()
         if isinstance(result, View):
             return self._render(token, result)
+        if isinstance(result, Response):
+            return result
         return RedirectResponse(f"/sign/{token}{result}", status_code=303)
 
     # -- units of work (threads) ----------------------------------------------------------
@@ -286,7 +356,12 @@ class SigningPages:
         view.problem = _t(problem) if problem else None
         return view
 
+    def _method(self, form: FormData) -> str:
+        method = str(form.get("method") or "email_code")
+        return method if method in self.codes else "email_code"
+
     def _code(self, pid: str, form: FormData, req: envelopes.Request) -> View | str:
+        method = self._method(form)
         with DB(self.db) as db:
             me = db.get(Participant, pid)
             assert me is not None
@@ -295,24 +370,68 @@ class SigningPages:
                 # A page left open after a void, an expiry, a decline or the participant's own action.
                 return self._fail(db, pid, problem=_("There is nothing to confirm here any more."), status=409)
             try:
-                self.email_code.start(db, me)
+                self.codes[method].start(db, me)
             except IdentityError as exc:
-                return self._fail(db, pid, {"code": MESSAGES[exc.code]}, status=429)
-            return "?m=code_sent#identify"
+                return self._fail(db, pid, {"code": MESSAGES[exc.code]}, status=429 if exc.code != "no_phone" else 422)
+            except SmsError:
+                log.warning("SMS code not sent", extra={"session": me.envelope_id})
+                return self._fail(db, pid, {"code": MESSAGES["sms_failed"]}, status=502)
+            return ("?m=sms_sent" if method == "sms_code" else "?m=code_sent") + "#identify"
+
+    def _step_done(self, db: DB, pid: str, method: str, evidence: dict[str, Any], req: envelopes.Request) -> bool:
+        me = db.get(Participant, pid)
+        has = me is not None and "passkey" in me.identity and self.passkey.has_passkey(db, me)
+        return envelopes.retrying(lambda: envelopes.identity_step(db, pid, method, evidence, has_passkey=has,
+                                                                  request=req))
 
     def _verify(self, pid: str, form: FormData, req: envelopes.Request) -> View | str:
+        method = self._method(form)
         with DB(self.db) as db:
             me = db.get(Participant, pid)
             assert me is not None
             try:
-                result = self.email_code.check(db, me, str(form.get("code", "")))
-                envelopes.retrying(lambda: envelopes.identified(db, pid, result.method, result.evidence,
-                                                                request=req))
+                result = self.codes[method].check(db, me, str(form.get("code", "")))
+                identified = self._step_done(db, pid, result.method, result.evidence, req)
             except IdentityError as exc:
                 return self._fail(db, pid, {"code": MESSAGES[exc.code]})
             except (EnvelopeError, TransitionError) as exc:
-                return self._fail(db, pid, problem=str(exc), status=409)
-            return "#consent"
+                return self._fail(db, pid, problem=problem_text(exc), status=409)
+            return "#consent" if identified else "#identify"
+
+    def _passkey_options(self, pid: str, form: FormData, req: envelopes.Request) -> Response:
+        with DB(self.db) as db:
+            me = db.get(Participant, pid)
+            assert me is not None
+            envelope = db.get(Envelope, me.envelope_id)
+            if envelope is None or envelope.status != "sent" or me.status != "opened":
+                return JSONResponse({"error": "nothing to confirm"}, status_code=409)
+            done = envelopes.identity_done(db, pid)
+            has = self.passkey.has_passkey(db, me)
+            if next_step(me.identity, done, has) != "passkey":
+                return JSONResponse({"error": "not the passkey step"}, status_code=409)
+            lang = "vi" if envelope.language.startswith("vi") else "en"
+            try:
+                options = self.passkey.options(db, me, email_verified="email_code" in done)
+            except IdentityError as exc:
+                return JSONResponse({"error": translator(lang)(MESSAGES[exc.code])}, status_code=429)
+            return JSONResponse(options, headers={"Cache-Control": "no-store"})
+
+    def _passkey(self, pid: str, form: FormData, req: envelopes.Request) -> Response:
+        with DB(self.db) as db:
+            me = db.get(Participant, pid)
+            assert me is not None
+            envelope = db.get(Envelope, me.envelope_id)
+            lang = "vi" if envelope is not None and envelope.language.startswith("vi") else "en"
+            try:
+                result = self.passkey.check(db, me, str(form.get("credential", "")))
+                identified = self._step_done(db, pid, result.method, result.evidence, req)
+            except IdentityError as exc:
+                db.rollback()
+                return JSONResponse({"error": translator(lang)(MESSAGES[exc.code])}, status_code=422)
+            except (EnvelopeError, TransitionError) as exc:
+                db.rollback()
+                return JSONResponse({"error": translator(lang)(problem_text(exc))}, status_code=409)
+            return JSONResponse({"ok": True, "next": "#consent" if identified else "#identify"})
 
     def _consent(self, pid: str, form: FormData, req: envelopes.Request) -> View | str:
         with DB(self.db) as db:
@@ -321,7 +440,7 @@ class SigningPages:
             try:
                 envelopes.retrying(lambda: envelopes.consented(db, pid, "esign-disclosure-v1", request=req))
             except (EnvelopeError, TransitionError) as exc:
-                return self._fail(db, pid, problem=str(exc), status=409)
+                return self._fail(db, pid, problem=problem_text(exc), status=409)
             return "#act"
 
     def _decline(self, pid: str, form: FormData, req: envelopes.Request) -> View | str:
@@ -332,7 +451,7 @@ class SigningPages:
             try:
                 envelopes.retrying(lambda: envelopes.decline(db, pid, reason, self.notifier, request=req))
             except (EnvelopeError, TransitionError) as exc:
-                return self._fail(db, pid, problem=str(exc), status=409)
+                return self._fail(db, pid, problem=problem_text(exc), status=409)
             return ""
 
     def _delegate(self, pid: str, form: FormData, req: envelopes.Request) -> View | str:
@@ -344,7 +463,7 @@ class SigningPages:
                 envelopes.retrying(lambda: envelopes.delegate(db, pid, name, email, str(form.get("reason", "")),
                                                               self.notifier, request=req))
             except (EnvelopeError, TransitionError) as exc:
-                return self._fail(db, pid, problem=str(exc), status=409)
+                return self._fail(db, pid, problem=problem_text(exc), status=409)
             return ""
 
     async def _act(self, token: str, pid: str, form: FormData, req: envelopes.Request) -> Response:
@@ -372,7 +491,7 @@ class SigningPages:
                         envelopes.retrying(lambda: envelopes.acted(db, pid, self.notifier,
                                                                    detail={"comment": comment}, request=req))
                     except (EnvelopeError, TransitionError) as exc:
-                        return self._fail(db, pid, problem=str(exc), status=409)
+                        return self._fail(db, pid, problem=problem_text(exc), status=409)
                 return None
 
             failed = await run_in_threadpool(review)
@@ -385,7 +504,16 @@ class SigningPages:
         drawn = str(form.get("drawn", ""))
         image: bytes | None = None
         kind = "typed"
-        if drawn:
+        upload = form.get("upload")
+        if upload is not None and not isinstance(upload, str) and upload.filename:
+            raw = await upload.read(MAX_IMAGE + 1)
+            try:
+                image = await run_in_threadpool(normalise_upload, raw)
+            except SignatureImageError as exc:
+                return self._render(token, await run_in_threadpool(
+                    self._error_view, pid, {"upload": UPLOAD_ERRORS.get(exc.code, UPLOAD_ERRORS["unreadable"])}))
+            kind = "uploaded"
+        elif drawn:
             image = _png(drawn)
             if image is None:
                 return self._render(token, await run_in_threadpool(
@@ -395,6 +523,8 @@ class SigningPages:
         elif not typed:
             return self._render(token, await run_in_threadpool(
                 self._error_view, pid, {"signature": _("Draw your signature or type your full name.")}))
+        else:
+            image = await run_in_threadpool(typed_signature_png, typed)
         if self.signer is None:
             return self._render(token, await run_in_threadpool(
                 self._error_view, pid, {}, _("Signing is not available on this server right now."), 503))
@@ -406,7 +536,7 @@ class SigningPages:
                                 image_kind=kind, verify_url=f"{self.public_url.rstrip('/')}/verify",
                                 notifier=self.notifier, request=req)
         except (EnvelopeError, TransitionError) as exc:
-            return self._render(token, await run_in_threadpool(self._error_view, pid, {}, str(exc), 409))
+            return self._render(token, await run_in_threadpool(self._error_view, pid, {}, problem_text(exc), 409))
         if self.pades is not None:
             await self._seal_if_complete(me.envelope_id)
         return RedirectResponse(f"/sign/{token}", status_code=303)
@@ -461,6 +591,12 @@ class SigningPages:
                     detail = dict(event.detail)
                     return str(detail.pop("method", "link")), detail
         return "link", {}
+
+
+def _phone_hint(phone: str | None) -> str:
+    """The mobile number as the page shows it: its last three digits."""
+    digits = [c for c in phone or "" if c.isdigit()]
+    return "".join(digits[-3:]) if len(digits) > 3 else ""
 
 
 def _png(data_url: str) -> bytes | None:

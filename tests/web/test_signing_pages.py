@@ -102,7 +102,7 @@ def test_identify_consent_then_decline(setup: tuple[TestClient, str], smtp: Inbo
         chain = audit.events(s, envelope_id)
         assert audit.verify(chain).ok
         actions = [e.action for e in chain]
-        assert actions[-4:] == ["opened", "identified", "consented", "declined"]
+        assert actions[-5:] == ["opened", "identity_step", "identified", "consented", "declined"]
         opened = next(e for e in chain if e.action == "opened")
         assert opened.ip == "testclient" and opened.user_agent
 
@@ -165,10 +165,10 @@ def test_review_and_delegate(setup: tuple[TestClient, str], smtp: Inbox, db: Eng
     assert "Mark as reviewed" in page.text
     done = client.post(f"{mine}/act", data={"_csrf": token, "comment": "Clause 4 is fine"})
     assert done.status_code == 200 and "your part is done" in done.text
-    # The lender's role needs a passkey, which this server does not offer yet: the page says so.
+    # The lender's role needs a passkey and has none yet: the e-mail code first, then a passkey is created.
     lender = link(smtp, "lender@example.com")
     page = client.get(lender)
-    assert "passkey" in page.text and "not available on this server yet" in page.text
+    assert "Send me a code" in page.text and "Then you will create a passkey" in page.text
     bad = client.post(f"{lender}/delegate", data={"_csrf": csrf(page.text), "name": "", "email": "x"})
     assert bad.status_code == 422
     client.post(f"{lender}/delegate", data={"_csrf": csrf(page.text), "name": "Chị Dung", "email": "dung@example.com",
@@ -219,3 +219,98 @@ def test_void_by_the_sender_end_to_end(setup: tuple[TestClient, str], smtp: Inbo
     assert "cancelled by the sender" in page.text and "Send me a code" not in page.text
     client.post(f"{mine}/code", data={"_csrf": token})  # a page left open: no code is sent any more
     assert not smtp.to("an@example.com")[-1]["Subject"].startswith("Your code")
+
+
+def test_sms_code_then_a_pending_id_document_check(db: Engine, tmp_path: Path, smtp: Inbox) -> None:
+    """The applicant passes the e-mail code, then the SMS code (through the gateway protocol); the
+    co-applicant's ID-document check is not available: their page says so, they cannot act, and
+    every participant's page shows that check as pending."""
+    from fake_sms import FakeSmsGateway  # tests/live
+
+    from signing.sms import HttpSmsGateway
+
+    with FakeSmsGateway() as gateway:
+        mailer = SMTPMailer("127.0.0.1", smtp.port, "Accord <noreply@accord.invalid>")
+        sms = HttpSmsGateway(gateway.url, gateway.account_sid, gateway.auth_token, "+15005550006")
+        app = create_app(db, "test-secret", blob_dir=tmp_path / "blobs", mailer=mailer,
+                         public_url="http://testserver", sms=sms)
+        pdf_sha = BlobStore(tmp_path / "blobs").put(b"%PDF-1.7\n% agreement\n%%EOF\n")
+        parties = [PartySpec("applicant", "sign", 1, "An", "an@example.com", "+84901234567",
+                             ("email_code", "sms_code")),
+                   PartySpec("co_applicant", "sign", 1, "Bình", "binh@example.com", None,
+                             ("email_code", "id_document"))]
+        with DB(db) as s:
+            firm = ensure_firm(s, "acme", "Acme")
+            assert firm.id is not None
+            envelope_id = envelopes.create(s, firm.id, title="Loan agreement", language="en", pdf_sha256=pdf_sha,
+                                           parties=parties).id
+            envelopes.send(s, envelope_id, app.state.signing_notifier)
+        with TestClient(app) as client:
+            mine = link(smtp, "an@example.com")
+            token = csrf(client.get(mine).text)
+            client.post(f"{mine}/code", data={"_csrf": token, "method": "email_code"})
+            page = client.post(f"{mine}/verify", data={"_csrf": token, "method": "email_code",
+                                                       "code": code(smtp, "an@example.com")})
+            assert "Check 2 of 2" in page.text and "Text me a code" in page.text and "567" in page.text
+            assert "Agree to sign electronically" not in page.text  # not identified yet
+            sent = client.post(f"{mine}/code", data={"_csrf": token, "method": "sms_code"})
+            assert sent.status_code == 200 and "text message" in sent.text
+            (message,) = gateway.wait_for(1)
+            assert message.to == "+84901234567"
+            sms_code = re.search(r"\b(\d{6})\b", message.body)
+            assert sms_code
+            wrong = client.post(f"{mine}/verify", data={"_csrf": token, "method": "sms_code",
+                                                        "code": f"{(int(sms_code.group(1)) + 1) % 10**6:06d}"})
+            assert wrong.status_code == 422 and 'id="code-error"' in wrong.text
+            right = client.post(f"{mine}/verify", data={"_csrf": token, "method": "sms_code",
+                                                        "code": sms_code.group(1)})
+            assert right.status_code == 200 and "Agree to sign electronically" in right.text
+
+            theirs = link(smtp, "binh@example.com")
+            token2 = csrf(client.get(theirs).text)
+            client.post(f"{theirs}/code", data={"_csrf": token2})
+            page = client.post(f"{theirs}/verify", data={"_csrf": token2, "code": code(smtp, "binh@example.com")})
+            assert "This check is not available on this server yet" in page.text
+            assert "ID document check" in page.text and 'action="/sign/' + theirs[6:] + '/code"' not in page.text
+            refused = client.post(f"{theirs}/act", data={"_csrf": token2, "typed": "Bình"})
+            assert refused.status_code == 409
+            # Everyone sees what is pending.
+            assert "waiting for a check that is not available yet: ID document check" in client.get(mine).text
+            # A code for the SMS step cannot stand in for the ID document.
+            skipped = client.post(f"{theirs}/code", data={"_csrf": token2, "method": "sms_code"})
+            assert skipped.status_code == 422  # no mobile number, and it is not their step anyway
+        with DB(db) as s:
+            _e, people = envelopes.load(s, envelope_id)
+            status = {p.role: p.status for p in people}
+            assert status == {"applicant": "identified", "co_applicant": "opened"}
+            chain = audit.events(s, envelope_id)
+            identified = [e for e in chain if e.action == "identified"]
+            assert len(identified) == 1 and identified[0].detail["methods"] == ["email_code", "sms_code"]
+
+
+def test_signature_upload_is_checked_next_to_the_field(setup: tuple[TestClient, str], smtp: Inbox,
+                                                       db: Engine) -> None:
+    import io
+
+    from PIL import Image
+
+    client, envelope_id = setup
+    mine = link(smtp, "an@example.com")
+    token = csrf(client.get(mine).text)
+    client.post(f"{mine}/code", data={"_csrf": token})
+    client.post(f"{mine}/verify", data={"_csrf": token, "code": code(smtp, "an@example.com")})
+    client.post(f"{mine}/consent", data={"_csrf": token, "agree": "yes"})
+    page = client.get(mine).text
+    assert 'enctype="multipart/form-data"' in page and 'id="upload"' in page
+    gif = client.post(f"{mine}/act", data={"_csrf": token, "typed": "An"},
+                      files={"upload": ("sig.gif", b"GIF89a" + b"\0" * 64, "image/gif")})
+    assert gif.status_code == 422 and 'id="upload-error"' in gif.text and "PNG and JPEG" in gif.text
+    assert 'aria-describedby="upload-error"' in gif.text
+    out = io.BytesIO()
+    Image.new("RGB", (200, 80), "white").save(out, "JPEG")
+    jpeg = client.post(f"{mine}/act", data={"_csrf": token},
+                       files={"upload": ("sig.jpg", out.getvalue(), "image/jpeg")})
+    assert jpeg.status_code == 503  # the picture passed; this app has no PAdES signer
+    with DB(db) as s:
+        _e, people = envelopes.load(s, envelope_id)
+        assert next(p for p in people if p.role == "applicant").status == "identified"  # nothing lost
