@@ -4,7 +4,6 @@ Checkout Sessions, payment with a test card, decline, partial and full refunds, 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -16,6 +15,7 @@ import pytest
 import stripe
 from stripe_peers import TEST_KEY, WEBHOOK_SECRET, StripePeers
 
+from accord.aio import run_sync
 from payments import AmountError, CheckoutRequest, PaymentError, SignatureError, plain, to_major, to_minor
 from payments.stripe_checkout import StripeCheckout
 
@@ -47,19 +47,19 @@ def test_minor_units_per_currency() -> None:
 
 def test_checkout_is_created_once_per_idempotency_key_and_paid_with_a_card(peers: StripePeers) -> None:
     pay = provider(peers)
-    first = asyncio.run(pay.create_checkout(request("pay_1:1")))
-    again = asyncio.run(pay.create_checkout(request("pay_1:1")))
-    other = asyncio.run(pay.create_checkout(request("pay_1:2")))
+    first = run_sync(pay.create_checkout(request("pay_1:1")))
+    again = run_sync(pay.create_checkout(request("pay_1:1")))
+    other = run_sync(pay.create_checkout(request("pay_1:2")))
     assert first.id == again.id != other.id
     assert (first.status, first.payment_status, first.amount_minor, first.currency) == ("open", "unpaid", 500000,
                                                                                         "VND")
     assert first.url and first.metadata["accord_envelope"] == "env_1"
     declined = httpx.post(first.url, data={"card": "4000000000000341"})
     assert declined.status_code == 402 and "declined" in declined.text
-    assert asyncio.run(pay.retrieve_checkout(first.id)).status == "open"  # a decline leaves it open for a retry
+    assert run_sync(pay.retrieve_checkout(first.id)).status == "open"  # a decline leaves it open for a retry
     paid = httpx.post(first.url, data={"card": "4242 4242 4242 4242"})
     assert paid.status_code == 303 and paid.headers["location"].endswith(f"cs={first.id}")
-    done = asyncio.run(pay.retrieve_checkout(first.id))
+    done = run_sync(pay.retrieve_checkout(first.id))
     assert (done.status, done.payment_status) == ("complete", "paid") and done.payment_intent
 
     sdk = stripe.StripeClient(TEST_KEY, base_addresses={"api": peers.api_base}, max_network_retries=0)
@@ -67,13 +67,13 @@ def test_checkout_is_created_once_per_idempotency_key_and_paid_with_a_card(peers
     assert (intent.status, intent.amount, intent.currency) == ("succeeded", 500000, "vnd")
     assert intent.metadata["accord_payment"] == "pay_1" and intent.metadata["checkout_session"] == first.id
 
-    part = asyncio.run(pay.refund(done.payment_intent, 200_000, reason="goodwill", idempotency_key="r1"))
+    part = run_sync(pay.refund(done.payment_intent, 200_000, reason="goodwill", idempotency_key="r1"))
     assert (part.amount_minor, part.currency, part.status) == (200_000, "VND", "succeeded")
     # (localstripe ignores Idempotency-Key on refunds; Accord never sends a refund twice: see signing.payment)
-    rest = asyncio.run(pay.refund(done.payment_intent, 300_000, reason="cancelled", idempotency_key="r2"))
+    rest = run_sync(pay.refund(done.payment_intent, 300_000, reason="cancelled", idempotency_key="r2"))
     assert rest.amount_minor == 300_000
     with pytest.raises(PaymentError):  # the peer refuses what Stripe refuses: no such PaymentIntent
-        asyncio.run(pay.refund("pi_does_not_exist", 1, reason="again", idempotency_key="r3"))
+        run_sync(pay.refund("pi_does_not_exist", 1, reason="again", idempotency_key="r3"))
 
 
 def test_the_sdk_drives_localstripe_directly(peers: StripePeers) -> None:

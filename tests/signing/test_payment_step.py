@@ -5,7 +5,6 @@ amount mismatches refused, partial and full refunds with reasons, all on an inta
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session as DB
 from stripe_peers import TEST_KEY, WEBHOOK_SECRET, StripePeers
 
+from accord.aio import run_sync
 from payments import ProviderEvent
 from payments.stripe_checkout import StripeCheckout
 from signing import audit, envelopes, payment
@@ -107,7 +107,7 @@ def intent_event(peers: StripePeers, intent_id: str, etype: str, event_id: str) 
 
 
 def start(db_engine: Engine, provider: StripeCheckout, pid: str) -> payment.Started:
-    return asyncio.run(payment.start_checkout(lambda: DB(db_engine), provider, pid, success_url="http://x/ok",
+    return run_sync(payment.start_checkout(lambda: DB(db_engine), provider, pid, success_url="http://x/ok",
                                               cancel_url="http://x/back"))
 
 
@@ -235,16 +235,16 @@ def test_refunds_partial_then_the_rest_with_reasons(db: DB, db_engine: Engine, f
     applicant = ready(db, "applicant", eid)
     factory: Callable[[], DB] = lambda: DB(db_engine)  # noqa: E731
     with pytest.raises(payment.RefundError, match="nothing to refund"):
-        asyncio.run(payment.refund(factory, provider, eid, amount_minor=None, reason="x", staff="Lan"))
+        run_sync(payment.refund(factory, provider, eid, amount_minor=None, reason="x", staff="Lan"))
     assert _paid_by_webhook(db, provider, peers, db_engine, applicant, "evt_refund") == "paid"
     with pytest.raises(payment.RefundError, match="reason"):
-        asyncio.run(payment.refund(factory, provider, eid, amount_minor=100, reason=" ", staff="Lan"))
+        run_sync(payment.refund(factory, provider, eid, amount_minor=100, reason=" ", staff="Lan"))
     with pytest.raises(payment.RefundError, match="at most 500000 VND"):
-        asyncio.run(payment.refund(factory, provider, eid, amount_minor=FEE + 1, reason="too much", staff="Lan"))
-    part = asyncio.run(payment.refund(factory, provider, eid, amount_minor=200_000, reason="fee waived in part",
+        run_sync(payment.refund(factory, provider, eid, amount_minor=FEE + 1, reason="too much", staff="Lan"))
+    part = run_sync(payment.refund(factory, provider, eid, amount_minor=200_000, reason="fee waived in part",
                                       staff="Lan"))
     assert part.status == "succeeded" and part.provider_refund_id
-    rest = asyncio.run(payment.refund(factory, provider, eid, amount_minor=None, reason="loan refused", staff="Lan"))
+    rest = run_sync(payment.refund(factory, provider, eid, amount_minor=None, reason="loan refused", staff="Lan"))
     assert rest.amount_minor == 300_000
     db.expire_all()
     row = db.get(Payment, part.payment_id)
@@ -284,18 +284,20 @@ def test_accord_payment_refund(db: DB, db_engine: Engine, firm_id: int, peers: S
     monkeypatch.setenv("ACCORD_DATABASE_URL", db_engine.url.render_as_string(hide_password=False))
     for name in ("ACCORD_STRIPE_SECRET_KEY", "ACCORD_STRIPE_WEBHOOK_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    assert main(["payment", "refund", eid, "--reason", "x"]) == 2
+    # (the id goes after "--": a random id may start with "-", which argparse would read as an option)
+    assert main(["payment", "refund", "--reason", "x", "--", eid]) == 2
     assert "payment is not configured" in capsys.readouterr().err
     monkeypatch.setenv("ACCORD_STRIPE_SECRET_KEY", TEST_KEY)
     monkeypatch.setenv("ACCORD_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
     monkeypatch.setenv("ACCORD_STRIPE_API_BASE", peers.api_base)
-    assert main(["payment", "refund", eid, "--reason", "too early"]) == 1
+    assert main(["payment", "refund", "--reason", "too early", "--", eid]) == 1
     assert "nothing to refund" in capsys.readouterr().err
     assert _paid_by_webhook(db, provider, peers, db_engine, applicant, "evt_cli") == "paid"
-    assert main(["payment", "refund", eid, "--amount", "150000", "--reason", "partial waiver", "--staff", "Lan"]) == 0
+    assert main(["payment", "refund", "--amount", "150000", "--reason", "partial waiver", "--staff", "Lan", "--",
+                 eid]) == 0
     assert "refunded 150000 VND" in capsys.readouterr().out
-    assert main(["payment", "refund", eid, "--amount", "abc", "--reason", "x"]) == 1
-    assert main(["payment", "refund", eid, "--reason", "loan refused"]) == 0
+    assert main(["payment", "refund", "--amount", "abc", "--reason", "x", "--", eid]) == 1
+    assert main(["payment", "refund", "--reason", "loan refused", "--", eid]) == 0
     assert "refunded 350000 VND" in capsys.readouterr().out
     assert main(["payment", "refund", "no-such-envelope", "--reason", "x"]) == 2
     db.expire_all()
