@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_verify = audit_sub.add_parser("verify", help="recompute an envelope's audit chain from the database")
     audit_verify.add_argument("envelope", help="the envelope id")
+    from accord.worker_cmd import add_parsers as add_worker_parsers
+
+    add_worker_parsers(sub)
     return parser
 
 
@@ -222,6 +225,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from accord.payment_cmd import cmd_payment_refund
 
             return cmd_payment_refund(args.envelope, args.amount, args.reason, args.staff)
+        if args.command in ("worker", "webhook", "completion", "prefill-link"):
+            from accord import worker_cmd
+
+            return {"worker": worker_cmd.cmd_worker, "webhook": worker_cmd.cmd_webhook,
+                    "completion": worker_cmd.cmd_completion,
+                    "prefill-link": worker_cmd.cmd_prefill_link}[args.command](args)
         if args.command == "audit":
             from accord.audit_cmd import cmd_audit_verify
 

@@ -142,9 +142,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("Payments: not configured (set ACCORD_STRIPE_SECRET_KEY and ACCORD_STRIPE_WEBHOOK_SECRET; "
               "see docs/payments.md). Payers see that payment is not configured.", flush=True)
     # access_log off: our middleware logs each request (path only, with its request id).
+    from accord.worker_cmd import build_worker, registry
+    from jobs.worker import start_thread
+
+    mail = mailer(settings)
     app = create_app(db, secret_key(settings), blob_dir=settings.data_dir / "blobs", options=web_options(settings),
-                     mailer=mailer(settings), pki=open_pki(settings), public_url=settings.public_url,
-                     sms=sms_sender(settings), payments=provider)
+                     mailer=mail, pki=open_pki(settings), public_url=settings.public_url,
+                     sms=sms_sender(settings), integrations=registry(settings), payments=provider)
+    # The outbox worker runs in-process (webhooks, on-completion actions) unless ACCORD_WORKER=off,
+    # for deployments that run `accord worker` processes instead.
+    stop = None
+    if os.environ.get("ACCORD_WORKER", "on") != "off":
+        _thread, stop = start_thread(build_worker(db, settings, mail), interval=0.5)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    if stop is not None:
+        stop.set()
     db.dispose()
     return 0

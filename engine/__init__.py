@@ -18,6 +18,7 @@ from engine.interview import Interview
 from engine.loader import load, load_string
 from engine.planner import apply, go_back, plan, revisit
 from engine.screen import Button, Choice, Done, Field, FieldError, ReviewItem, Screen, ValidationErrors
+from engine.signerfields import evaluate, signer_screen
 from engine.state import State
 
 __all__ = [
@@ -45,4 +46,6 @@ __all__ = [
     "plan",
     "revisit",
     "visible_keys",
+    "evaluate",
+    "signer_screen",
 ]

@@ -21,6 +21,7 @@ from engine.functions import FUNCTIONS
 from engine.interview import Interview
 from engine.questions import ITERATOR_SET, QuestionCompiler, is_var
 from engine.sandbox import Compiled, SandboxError
+from engine.signerfields import signing_block_id
 from engine.yamlload import Map, read_blocks
 
 QUESTION_KEYS = {
@@ -132,6 +133,10 @@ class Compiler(QuestionCompiler):
                         if party.fields and not party.field_specs:
                             party.field_specs = self.fields(party.fields, party.line, file)
                             self.iv.signing_vars.update(f.var for f in party.field_specs if f.var)
+                            # Asked on the signer's page, never by the planner: by id only.
+                            block = Block(number=-1, id=signing_block_id(party.role), file=file, line=party.line,
+                                          kind="question", qtype="fields", fields=party.field_specs)
+                            self.iv.by_id[block.id] = block
                 return
         if "sections" in d and "question" not in d:
             lang = str(d["language"]) if "language" in d else self.language
@@ -309,6 +314,8 @@ class Compiler(QuestionCompiler):
             if b.id in ids:
                 self.problem(b.line, f"duplicate id {b.id!r} (first used at line {ids[b.id].line})", b.file)
             ids[b.id] = b
+        # The parties' signing-field blocks (asked on the signer's page, never planned) keep their ids.
+        ids.update({k: b for k, b in iv.by_id.items() if b.number == -1 and k not in ids})
         iv.by_id = ids
         superseded: dict[str, int] = {}
         for b in self.blocks:
@@ -365,7 +372,8 @@ class Compiler(QuestionCompiler):
             iv.languages = [str(x) for x in lang_meta]
         iv.currency = str(iv.metadata.get("currency", "USD"))
         self.check_references(iv)
-        known = self._known_names(iv) | {varpath.parse(v)[0] for v in iv.signing_vars}
+        # `agreement_id` is given to `on completion` (the agreement's id in Accord).
+        known = self._known_names(iv) | {varpath.parse(v)[0] for v in iv.signing_vars} | {"agreement_id"}
         agreement.check(iv.accord, known, self.problems, set(iv.providers))
         return iv
 

@@ -20,7 +20,8 @@ from typing import Any
 from sqlmodel import Session as DB
 from sqlmodel import col, select
 
-from store.models import AuditEvent
+from store import outbox
+from store.models import AuditEvent, Envelope, Participant
 
 GENESIS = "0" * 64
 
@@ -61,7 +62,25 @@ def append(db: DB, envelope_id: str, actor: str, action: str, *, detail: dict[st
                        doc_after=doc_after, prev_hash=last.hash if last else GENESIS, hash="")
     event.hash = event_hash(event, event.prev_hash)
     db.add(event)
+    if action in outbox.AUDIT_EVENTS:
+        _emit(db, envelope_id, outbox.AUDIT_EVENTS[action], actor, detail or {}, when)
     return event
+
+
+def _emit(db: DB, envelope_id: str, kind: str, actor: str, detail: dict[str, Any], when: dt.datetime) -> None:
+    """Every envelope transition passes here with its audit event: its domain event joins the same
+    transaction (`store.outbox`). The payload carries ids and roles, not names or e-mail addresses."""
+    envelope = db.get(Envelope, envelope_id)
+    if envelope is None:
+        return
+    data: dict[str, Any] = {"envelope_id": envelope.id, "session_id": envelope.session_id,
+                            "status": envelope.status}
+    who = db.get(Participant, actor) if actor not in ("sender", "system") else None
+    if who is not None:
+        data["participant"] = {"id": who.id, "role": who.role, "action": who.action}
+    if kind in (outbox.ENVELOPE_DECLINED, outbox.ENVELOPE_VOIDED):
+        data["reason"] = detail.get("reason")
+    outbox.emit(db, envelope.firm_id, kind, envelope.session_id or envelope.id, data, now=when)
 
 
 @dataclass(frozen=True)

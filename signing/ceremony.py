@@ -76,9 +76,10 @@ def _lock(envelope_id: str) -> asyncio.Lock:
 async def sign(session_factory: Callable[[], DB], blobs: BlobStore, signer: DocumentSigner, participant_id: str,
                identity: SignerIdentity, *, image: bytes | None, image_kind: str, verify_url: str,
                notifier: Notifier | None = None, request: Request = envelopes.NO_REQUEST,
-               attempts: int = 3) -> str:
+               attempts: int = 3, fields: dict[str, Any] | None = None) -> str:
     """Append the participant's signature to the envelope's latest revision and record it; the new
-    revision's SHA-256."""
+    revision's SHA-256. `fields` are the values the participant typed while signing (their party's
+    `fields:`), kept in the signature's audit event, so they are part of the sealed trail."""
     with session_factory() as db:
         p = db.get(Participant, participant_id)
         if p is None:
@@ -99,6 +100,8 @@ async def sign(session_factory: Callable[[], DB], blobs: BlobStore, signer: Docu
             detail = {"field": field_for(identity.role), "certification": certify, "signature": image_kind,
                       "method": identity.method,
                       "image_sha256": hashlib.sha256(image).hexdigest() if image else None}
+            if fields:
+                detail["fields"] = fields
             try:
                 with session_factory() as db:
                     envelopes.acted(db, participant_id, notifier, doc_after=sha, signed_on=base, detail=detail,

@@ -280,6 +280,113 @@ class PasskeyCredential(SQLModel, table=True):
     last_used_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
+class OutboxEvent(SQLModel, table=True):
+    """A domain event, written in the same transaction as the change it reports (`store.outbox`);
+    `jobs` fans it out to webhooks and `on completion` actions after the commit. Append-only.
+    `agreement_id` is the session the agreement belongs to (the envelope's id for an envelope made
+    without a session); `seq` counts that agreement's events from 1, so receivers can order them."""
+
+    __tablename__ = "outbox_event"
+    __table_args__ = (UniqueConstraint("agreement_id", "seq", name="uq_outbox_event_agreement_seq"),
+                      Index("ix_outbox_event_undispatched", "dispatched_at", "id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(sa_column=Column(String(40), nullable=False, unique=True))
+    firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), nullable=False, index=True))
+    type: str = Field(sa_column=Column(String(64), nullable=False))
+    agreement_id: str = Field(sa_column=Column(String(64), nullable=False))
+    seq: int = Field(sa_column=Column(Integer, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    dispatched_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class IntegrationSettings(SQLModel, table=True):
+    """A firm's settings for outbound calls. Private and loopback webhook targets are refused
+    unless `allow_private_targets` is set (a firm whose receivers are on its own network)."""
+
+    __tablename__ = "integration_settings"
+
+    firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), primary_key=True, autoincrement=False))
+    allow_private_targets: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """A firm's webhook receiver: the URL, the event types it wants (`*`, `envelope.*`, exact names)
+    and its state. Disabled automatically after failing without a success for `jobs.webhooks.DISABLE_AFTER`."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), nullable=False, index=True))
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    events: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    disabled_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    failing_since: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    consecutive_failures: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class WebhookSecret(SQLModel, table=True):
+    """A signing secret of an endpoint. Several may be active at once (rotation): every active one
+    signs each delivery (one `v1=` per secret); an old one stops at `expires_at`."""
+
+    __tablename__ = "webhook_secret"
+
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint_id: int = Field(sa_column=Column(Integer, ForeignKey("webhook_endpoint.id"), nullable=False, index=True))
+    secret: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class Delivery(SQLModel, table=True):
+    """One event to one consumer: a webhook endpoint (`kind = webhook`) or one of the interview's
+    `on completion` actions (`kind = action`, `action_index`). Retried with backoff until
+    `delivered` or `failed`; for one consumer, an agreement's events go out in `seq` order."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (Index("ix_delivery_due", "status", "next_attempt_at"),
+                      UniqueConstraint("outbox_id", "kind", "endpoint_id", "action_index", name="uq_delivery_target"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), nullable=False, index=True))
+    outbox_id: int = Field(sa_column=Column(Integer, ForeignKey("outbox_event.id"), nullable=False, index=True))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    endpoint_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("webhook_endpoint.id"),
+                                                                   nullable=True, index=True))
+    action_index: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    agreement_id: str = Field(sa_column=Column(String(64), nullable=False))
+    seq: int = Field(sa_column=Column(Integer, nullable=False))
+    status: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    next_attempt_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    locked_until: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    first_attempt_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True),
+                                                                               nullable=True))
+    delivered_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """The delivery log: what was sent (URL, headers, body) and what came back, per attempt."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(sa_column=Column(Integer, ForeignKey("delivery.id"), nullable=False, index=True))
+    at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    request: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    response_status: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    response_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    ok: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    duration_ms: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+
+
 class Payment(SQLModel, table=True):
     """The payment step of an envelope (`signing.payment`): what the interview's `payment` block asked
     (amount in the currency's minor unit, who pays, when), its status (due, paid, refunded), the

@@ -19,6 +19,7 @@ from sqlmodel import Session as DB
 from sqlmodel import col, select
 
 import engine
+from store import outbox
 from store.groupcommit import Job, group
 from store.models import AnswerEvent, Firm, InterviewVersion, Session, Upload, utcnow
 
@@ -99,11 +100,18 @@ def compile_version(version: InterviewVersion) -> engine.Interview:
     return engine.load_string(version.source, file=version.path, base_dir=Path(version.path).parent)
 
 
-def start_session(db: DB, firm: Firm, version: InterviewVersion, lang: str) -> Session:
-    """A new session on `version`, with the interview's initial state, committed."""
-    state = compile_version(version).start(lang=lang)
-    session = Session(firm_id=_id(firm), interview_version_id=_id(version), lang=state.lang, state=_state_json(state))
+def start_session(db: DB, firm: Firm, version: InterviewVersion, lang: str, *,
+                  url_args: dict[str, Any] | None = None, agent_id: int | None = None) -> Session:
+    """A new session on `version`, with the interview's initial state, committed (with its
+    `session.started` event). `url_args` are what the interview reads as `url_args` (the CRM
+    record a session was started from); `agent_id` the staff member who started it."""
+    state = compile_version(version).start(lang=lang, url_args=url_args)
+    session = Session(firm_id=_id(firm), interview_version_id=_id(version), lang=state.lang, state=_state_json(state),
+                      agent_id=agent_id)
     db.add(session)
+    db.flush()
+    outbox.emit(db, _id(firm), outbox.SESSION_STARTED, session.id,
+                {"session_id": session.id, "interview": version.name, "lang": session.lang})
     db.commit()
     db.refresh(session)
     return session
@@ -155,7 +163,7 @@ def _log(db: DB, session_id: str) -> list[dict[str, Any]]:
 Row = TypeVar("Row", Session, SessionSnapshot)
 
 
-def save_step(db: DB, session: Row, state: engine.State) -> Row:
+def save_step(db: DB, session: Row, state: engine.State, *, completed: bool = False) -> Row:
     """Write `state` as the session's new state and append its new log entries, in one
     transaction, committed before returning.
 
@@ -166,11 +174,15 @@ def save_step(db: DB, session: Row, state: engine.State) -> Row:
 
     On SQLite, concurrent steps of this process are committed together (`store.groupcommit`:
     one transaction and one fsync for all the steps queued meanwhile; each is still written
-    whole or not at all and acknowledged only after that commit)."""
+    whole or not at all and acknowledged only after that commit).
+
+    `completed=True` says the interview ended with this step: the first time, the session's
+    `completed_at` is set and a `session.completed` event joins the same transaction (outbox)."""
     # A snapshot knows how many events were stored when it was read; the version guard proves
     # that is still so when its UPDATE goes through (only save_step writes both, together).
     logged = session.logged if isinstance(session, SessionSnapshot) else None
-    job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.log, utcnow(), logged))
+    job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.log, utcnow(), logged,
+                         completed))
     bind = db.get_bind()
     assert isinstance(bind, Engine)
     if bind.dialect.name == "sqlite" and _idle(db):
@@ -195,6 +207,7 @@ class _StepWrite:
     log: list[dict[str, Any]]
     now: dt.datetime
     logged: int | None  # events stored when the state was read, if known (else asked)
+    completed: bool = False  # the interview ended with this step
 
 
 def _idle(db: DB) -> bool:
@@ -254,12 +267,24 @@ def _write_steps(db: DB, jobs: list[Job]) -> None:
             ]
             if rows:
                 conn.execute(_INSERT_EVENT, rows)
+            if w.completed:
+                _complete(conn, w)
         db.commit()
     except BaseException as exc:  # noqa: BLE001 - handed to every job's caller
         db.rollback()
         for job in jobs:
             if job.error is None:
                 job.error = exc
+
+
+def _complete(conn: Any, w: _StepWrite) -> None:
+    """The first completion of a session: stamp it and emit `session.completed` (same transaction)."""
+    done = conn.execute(update(_SESSIONS).where(_SESSIONS.c.id == w.session_id, _SESSIONS.c.completed_at.is_(None))
+                        .values(completed_at=w.now))
+    if done.rowcount == 1:
+        firm_id = conn.execute(sa_select(_SESSIONS.c.firm_id).where(_SESSIONS.c.id == w.session_id)).scalar()
+        outbox.emit(conn, int(firm_id), outbox.SESSION_COMPLETED, w.session_id, {"session_id": w.session_id},
+                    now=w.now)
 
 
 def save_draft(db: DB, session: Session, draft: dict[str, Any] | None) -> Session:

@@ -27,6 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from integrations.connectors import Registry
 from payments import PaymentProvider
 from signing.mail import Mailer, code_sender, envelope_notifier
 from signing.pki import PKI
@@ -38,6 +39,7 @@ from web.api import Api
 from web.chat import Chat
 from web.options import WebOptions
 from web.payments import PaymentWebhook
+from web.prefill import PrefillStart
 from web.resume import Resume
 from web.signing import SigningPages
 from web.trust import TrustEndpoints
@@ -165,7 +167,8 @@ def htmx_script() -> bytes:
 def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = False,
                options: WebOptions | None = None, blob_dir: Path | None = None,
                mailer: Mailer | None = None, pki: PKI | None = None, public_url: str = "",
-               sms: SmsSender | None = None, payments: PaymentProvider | None = None) -> Starlette:
+               sms: SmsSender | None = None, integrations: Registry | None = None,
+               payments: PaymentProvider | None = None) -> Starlette:
     """The application over an already created (and normally migrated) database engine.
 
     `secret_key` signs the session cookie and derives the CSRF tokens (`accord serve` passes
@@ -245,6 +248,7 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             *(TrustEndpoints(pki).routes() if pki is not None else []),
             *Chat(wizard).routes(),
             *resume.routes(),
+            *PrefillStart(wizard, secret, integrations or Registry()).routes(),
             Route("/static/vendor/htmx.min.js", htmx_js),
             *Api(db, secret).routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

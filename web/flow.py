@@ -166,9 +166,17 @@ def back(db_engine: Engine, session_id: str, version: int) -> Step:
 
 def _save(db: DB, row: SessionSnapshot, iv: engine.Interview, state: State) -> Step:
     seen = row.version
+    # Planned (on a copy: planning may compute values that are not the step's) before the save, so a
+    # step that ends the interview is recorded as its completion in the same transaction.
+    after = engine.plan(iv, State.from_json(state.to_json()))
     try:
-        save_step(db, row, state)
+        save_step(db, row, state, completed=ended(after))
     except StaleSession:
         fresh, iv, state = load(db, row.id)
         return Step("stale", engine.plan(iv, state), fresh.version, state.lang)
-    return Step("ok", engine.plan(iv, state), seen + 1, state.lang)
+    return Step("ok", after, seen + 1, state.lang)
+
+
+def ended(step: Screen | Done) -> bool:
+    """The interview is over at this screen (its end screen, or nothing left to ask)."""
+    return isinstance(step, Done) or step.is_end

@@ -40,6 +40,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+import engine
 from documents.preview import preview_html
 from engine.assembly import source_from_json
 from payments import PaymentError, PaymentProvider, to_major
@@ -52,7 +53,8 @@ from signing.signature_image import SignatureImageError, normalise_upload, typed
 from signing.sms import SmsError
 from signing.states import SIGNING_ACTIONS, TransitionError
 from store.blobs import BlobNotFound, BlobStore
-from store.models import AgreementVersion, Envelope, Participant, Payment
+from store.models import AgreementVersion, Envelope, InterviewVersion, Participant, Payment
+from store.sessions import SessionNotFound, compile_version, load_state
 from web.i18n import _, translator
 from web.wizard import templates
 
@@ -141,6 +143,7 @@ class View:
     done: list[str] = field(default_factory=list)
     has_passkey: bool = False
     pending: dict[str, str] = field(default_factory=dict)  # participant id -> a check not available yet
+    typed: dict[str, str] = field(default_factory=dict)  # signing fields as posted (kept on an error)
     payment: Payment | None = None
     confirming: bool = False  # back from the checkout, the webhook not seen yet: refresh
 
@@ -232,6 +235,7 @@ class SigningPages:
             "role_names": {k: _t(v) for k, v in ROLE_NAMES.items()},
             "signs": me.action in SIGNING_ACTIONS,
             "disclosure": _t(DISCLOSURE["en"]), "signer_ready": self.signer is not None,
+            "signer_fields": self._field_views(view),
         }
         context.update(self._payment_context(view, _t))
         html = templates.get_template("sign.html").render(context)
@@ -258,6 +262,57 @@ class SigningPages:
         """Seal an envelope that something other than a signature completed (its payment's webhook)."""
         if self.pades is not None:
             await self._seal_if_complete(envelope_id)
+
+    def _signing_screen(self, db: DB, me: Participant, lang: str) -> tuple[Any, Any, Any] | None:
+        """(interview, state, screen) of the fields this participant's party fills in while signing."""
+        envelope = db.get(Envelope, me.envelope_id)
+        if envelope is None or envelope.session_id is None or me.action not in SIGNING_ACTIONS:
+            return None
+        try:
+            session, state = load_state(db, envelope.session_id)
+        except SessionNotFound:
+            return None
+        version = db.get(InterviewVersion, session.interview_version_id)
+        if version is None:
+            return None
+        iv = compile_version(version)
+        state.lang = lang
+        screen = engine.signer_screen(iv, state, me.role)
+        if screen is None or not screen.fields:
+            return None
+        return iv, state, screen
+
+    def _field_views(self, view: View) -> list[dict[str, Any]]:
+        if view.me is None or view.me.status != "identified":
+            return []
+        with DB(self.db) as db:
+            found = self._signing_screen(db, view.me, view.lang)
+        if found is None:
+            return []
+        return [{"key": f.key, "label": f.label, "hint": f.hint or "", "value": view.typed.get(f.key, ""),
+                 "error": view.errors.get(f"field:{f.key}"),
+                 "mode": "decimal" if f.datatype in ("number", "currency", "float", "integer", "range") else "text"}
+                for f in found[2].fields]
+
+    def _check_fields(self, pid: str, form: FormData, lang: str) -> View | dict[str, Any]:
+        """Validate the signing fields like interview fields: their values, or the page with the
+        messages next to the fields (nothing is signed then)."""
+        with DB(self.db) as db:
+            me = db.get(Participant, pid)
+            assert me is not None
+            found = self._signing_screen(db, me, lang)
+            if found is None:
+                return {}
+            iv, state, screen = found
+            posted = {f.key: str(form.get(f.key, "")) for f in screen.fields}
+            result = engine.apply(iv, state, screen, posted)
+            if isinstance(result, engine.ValidationErrors):
+                view = self._fail(db, pid)
+                view.errors = {f"field:{e.key}": e.message for e in result.errors}
+                view.typed = posted
+                return view
+            ns = result.to_json()["answers"]
+            return {f.var: ns.get(f.var) for f in screen.fields if f.var}
 
     # -- routes ---------------------------------------------------------------------------
 
@@ -525,6 +580,9 @@ class SigningPages:
                 self._error_view, pid, {"signature": _("Draw your signature or type your full name.")}))
         else:
             image = await run_in_threadpool(typed_signature_png, typed)
+        entered = await run_in_threadpool(self._check_fields, pid, form, lang)
+        if isinstance(entered, View):
+            return self._render(token, entered)
         if self.signer is None:
             return self._render(token, await run_in_threadpool(
                 self._error_view, pid, {}, _("Signing is not available on this server right now."), 503))
@@ -534,7 +592,7 @@ class SigningPages:
         try:
             await ceremony.sign(lambda: DB(self.db), self.blobs, self.signer, pid, identity, image=image,
                                 image_kind=kind, verify_url=f"{self.public_url.rstrip('/')}/verify",
-                                notifier=self.notifier, request=req)
+                                notifier=self.notifier, request=req, fields=entered or None)
         except (EnvelopeError, TransitionError) as exc:
             return self._render(token, await run_in_threadpool(self._error_view, pid, {}, problem_text(exc), 409))
         if self.pades is not None:

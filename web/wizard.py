@@ -52,6 +52,7 @@ from store.sessions import (
     start_session,
 )
 from web import fieldview, markup, terms, uploads
+from web.flow import ended
 from web.i18n import LANGUAGES, _, translator
 from web.options import WebOptions
 
@@ -252,7 +253,8 @@ class Wizard:
 
     def _save(self, db: DB, session: SessionRow, state: State, iv: engine.Interview, session_id: str) -> Outcome:
         try:
-            save_step(db, session, state)  # committed before the redirect is sent
+            after = engine.plan(iv, State.from_json(state.to_json()))  # a copy: see web.flow._save
+            save_step(db, session, state, completed=ended(after))  # committed before the redirect is sent
         except StaleSession:
             fresh, iv, state = self._load(db, session_id)
             return self._render_current(iv, state, fresh, notice=translator(state.lang)(STALE), status=409)

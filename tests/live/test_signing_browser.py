@@ -145,7 +145,7 @@ def identify(page: Page, inbox: Inbox, address: str, wrong_first: bool = False, 
 
 
 def sign(browser: Browser, inbox: Inbox, role: str, *, draw: bool = False, wrong_first: bool = False,
-         viewport: str = "desktop", keyboard: bool = False) -> None:
+         viewport: str = "desktop", keyboard: bool = False, fields: dict[str, str] | None = None) -> None:
     context = new_context(browser, viewport)
     page = context.new_page()
     page.goto(link(inbox, EMAILS[role], ":"))
@@ -165,6 +165,8 @@ def sign(browser: Browser, inbox: Inbox, role: str, *, draw: bool = False, wrong
         for i in range(1, 12):
             page.mouse.move(box["x"] + 20 + i * 25, box["y"] + box["height"] / 2 + (15 if i % 2 else -15))
         page.mouse.up()
+    for label, value in (fields or {}).items():  # the party's `fields:`, typed while signing
+        page.get_by_label(label, exact=True).fill(value)
     screenshot(page, f"signing-{role}")
     press(page, page.locator(".sign-form button[type=submit]"), keyboard)
     problem = page.locator(".error-summary")
@@ -185,7 +187,8 @@ def test_three_party_envelope_in_the_browser(browser: Browser, mail_live: LiveSe
     assert not [m for m in inbox.messages if EMAILS["loan_officer"] in str(m["To"])]  # order 1 is not done yet
     sign(browser, inbox, "applicant", wrong_first=True)
     sign(browser, inbox, "loan_officer")  # approves: its approval signature fills sig_loan_officer
-    sign(browser, inbox, "lender", keyboard=True)  # the keyboard alone
+    sign(browser, inbox, "lender", keyboard=True,  # the keyboard alone
+         fields={"Approved amount": "500000000", "Approved APR (%)": "12.5"})
 
     engine_ = make_engine(mail_live.database_url)
     try:
@@ -195,6 +198,8 @@ def test_three_party_envelope_in_the_browser(browser: Browser, mail_live: LiveSe
             chain = audit.events(db, envelope_id)
             assert audit.verify(chain).ok
             assert [e.action for e in chain].count("signed") == 3 and chain[-1].action == "sealed"
+            lender = [e for e in chain if e.action == "signed"][-1]
+            assert lender.detail["fields"] == {"approved_amount": 500000000, "approved_apr": 12.5}
         # Everyone, the CC included, got the result.
         completed = {str(m["To"]).split("<")[-1].rstrip(">") for m in inbox.messages
                      if "Completed" in str(m["Subject"]) or "hoàn tất" in str(m["Subject"])}

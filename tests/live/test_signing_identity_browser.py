@@ -73,6 +73,9 @@ def send(server: LiveServer, sid: str, parties: list[PartySpec]) -> str:
         engine_.dispose()
 
 
+LENDER_FIELDS = {"Approved amount": "500000000", "Approved APR (%)": "12.5"}  # the lender's `fields:`
+
+
 def link(inbox: Inbox, address: str, after: int) -> str:
     for message in reversed(inbox.messages[after:]):
         if address in str(message["To"]):
@@ -95,10 +98,12 @@ def email_code(page: Page, inbox: Inbox, address: str) -> None:
         page.get_by_role("button", name="Confirm").click()
 
 
-def consent_and_sign(page: Page, upload: Path | None = None) -> None:
+def consent_and_sign(page: Page, upload: Path | None = None, fields: dict[str, str] | None = None) -> None:
     page.locator("#agree").check()
     with page.expect_navigation():
         page.locator("#consent button[type=submit]").click()
+    for label, value in (fields or {}).items():  # the party's `fields:`, typed while signing
+        page.get_by_label(label, exact=True).fill(value)
     if upload is not None:
         page.locator("#upload").set_input_files(str(upload))
     with page.expect_navigation():
@@ -161,7 +166,7 @@ def test_sms_and_passkey_in_the_browser(browser: Browser, id_live: LiveServer, i
         page.get_by_role("button", name="Create a passkey").click()
     expect(page.locator("#consent")).to_be_visible()
     assert len(cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]) == 1
-    consent_and_sign(page)
+    consent_and_sign(page, fields=LENDER_FIELDS)
 
     engine_ = make_engine(id_live.database_url)
     try:

@@ -1,7 +1,7 @@
 """payments: an envelope's payment step, provider webhook events (each kept once), refunds
 
 Revision ID: 0005
-Revises: 0009 (written against 0004; relinked after merging main, which brought 0009)
+Revises: 0007 (written against 0004; relinked after merging main, which brought 0009 and 0007)
 Create Date: 2026-11-27
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0009"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Background work: the outbox worker (`worker`), its clock (`clock`) and backoff (`backoff`)."""
