@@ -46,6 +46,7 @@ from store.testdb import scratch_database
 
 EMAILS = {"applicant": "an@example.com", "lender": "lender@example.com"}
 AXE = Axe()
+LENDER_FIELDS = {"Approved amount": "500000000", "Approved APR (%)": "12.5"}  # the lender fills these in
 
 
 def axe_audit(page: Page, what: str) -> None:
@@ -113,7 +114,10 @@ def identify_and_consent(page: Page, inbox: Inbox, address: str) -> None:
         page.locator("#consent button[type=submit]").click()
 
 
-def sign_typed(page: Page) -> None:
+def sign_typed(page: Page, fields: dict[str, str] | None = None) -> None:
+    """Sign with the typed name; `fields`: what the party fills in while signing (the lender's terms)."""
+    for label, value in (fields or {}).items():
+        page.get_by_label(label, exact=True).fill(value)
     with page.expect_navigation():
         page.locator(".sign-form button[type=submit]").click()
     assert page.locator(".error-summary").count() == 0, page.locator(".error-summary").inner_text()
@@ -218,7 +222,7 @@ def test_sign_pay_declined_then_paid_webhook_twice_then_completed(browser: Brows
     lender = new_context(browser).new_page()
     lender.goto(link(inbox, EMAILS["lender"], ":"))
     identify_and_consent(lender, inbox, EMAILS["lender"])
-    sign_typed(lender)
+    sign_typed(lender, LENDER_FIELDS)
     expect(lender.locator(".envelope-status")).to_have_text("completed")
     lender.context.close()
 
@@ -300,7 +304,7 @@ def test_on_completion_the_payer_is_emailed_and_the_payment_completes_and_seals(
         page = new_context(browser).new_page()
         page.goto(link(inbox, EMAILS[role], ":"))
         identify_and_consent(page, inbox, EMAILS[role])
-        sign_typed(page)
+        sign_typed(page, LENDER_FIELDS if role == "lender" else None)
         page.context.close()
     status, actions, _events = state(pay_live, envelope_id)
     assert status == "due" and "completed" not in actions and "payment_due_sent" in actions
