@@ -16,6 +16,7 @@ import pytest
 import stripe
 from sqlalchemy import Engine
 from sqlmodel import Session as DB
+from sqlmodel import col, select
 from stripe_peers import TEST_KEY, WEBHOOK_SECRET, StripePeers
 
 from accord.aio import run_sync
@@ -26,7 +27,7 @@ from signing.envelopes import EnvelopeError, Notice, PartySpec, PaymentTerms
 from signing.mail import compose
 from signing.pades import render_completion
 from signing.sealing import completion
-from store.models import Participant, Payment
+from store.models import OutboxEvent, Participant, Payment
 
 T0 = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
 PARTIES = [
@@ -252,6 +253,14 @@ def test_refunds_partial_then_the_rest_with_reasons(db: DB, db_engine: Engine, f
     sdk = stripe.StripeClient(TEST_KEY, base_addresses={"api": peers.localstripe}, max_network_retries=0)
     refunds = sdk.v1.refunds.list({"payment_intent": row.payment_intent}).data
     assert sorted(r.amount for r in refunds) == [200_000, 300_000]
+    # Webhook subscribers hear of it through the outbox (payment.succeeded, then one payment.refunded per refund).
+    events = db.exec(select(OutboxEvent).where(col(OutboxEvent.type).startswith("payment."))
+                     .order_by(col(OutboxEvent.id))).all()
+    mine = [e for e in events if e.data["envelope_id"] == eid]
+    assert [(e.type, e.data["payment"]["amount_minor"]) for e in mine] == [
+        ("payment.succeeded", FEE), ("payment.refunded", 200_000), ("payment.refunded", 300_000)]
+    assert mine[0].data["payment"]["payment_intent"] == row.payment_intent
+    assert mine[-1].data["payment"]["remaining_minor"] == 0 and "an@example.com" not in str(mine[0].data)
     chain = audit.events(db, eid)
     refunded = [e for e in chain if e.action == "refunded"]
     assert [(e.actor, e.detail["reason"], e.detail["amount"]) for e in refunded] == [
