@@ -6,9 +6,12 @@ WAL, `synchronous=FULL`, on the same disk as /tmp), then runs wrk twice:
 
 - **hello**: `GET /healthz` (routing, middleware, the request log line: the framework's ceiling);
 - **step**: `POST /api/v1/sessions/{id}/answers` with the right bearer token and version. Each
-  request does the whole work of a step: authorize, parse the JSON, load the session and its
-  answer log, plan, coerce and validate the answers, write the new state and a new answer event
-  (committed: fsync), plan and render the next screen as JSON (Markdown to HTML included).
+  request does the whole work of a step: authorize, parse the JSON, load the session (its row and
+  stored event count), take the screen planned for its previous response (kept per process, see
+  docs/performance.md; planned again when not current), coerce and validate the answers, write the
+  new state and a new answer event (committed: fsync), plan and render the next screen as JSON
+  (Markdown to HTML included). A session's first step in the run plans twice: the sessions below
+  are stored directly, so nothing was kept for them.
 
 How every measured step can be a real one (no 409 or 422 bounced off cheaply) and the steps
 cover the whole interview, not only its first screens: the loan interview is walked once in

@@ -53,6 +53,8 @@ class Interview:
     block_languages: set[str] = field(default_factory=set)
     modules: dict[str, Any] = field(default_factory=dict)  # safe stand-ins for `imports:`
     signing_vars: set[str] = field(default_factory=set)  # set by parties' `fields:` while signing
+    _language_cache: dict[tuple[int, str], tuple[list[Block], list[Block]]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def defined_names(self) -> set[str]:
         """Every root name the interview can give a value to, plus what the sandbox provides."""
@@ -93,7 +95,15 @@ class Interview:
         return self._by_language(blocks, lang)
 
     def _by_language(self, blocks: list[Block], lang: str) -> list[Block]:
+        """The blocks of `blocks` in `lang` (or for every language), else in the default one.
+        Remembered per list and language: the interview never changes after load, planning asks
+        this for every variable it seeks, and callers only read the list."""
+        key = (id(blocks), lang)
+        found = self._language_cache.get(key)
+        if found is not None and found[0] is blocks:
+            return found[1]
         own = [b for b in blocks if b.language in (lang, "*")]
-        if own:
-            return own
-        return [b for b in blocks if b.language == self.default_language]
+        if not own:
+            own = [b for b in blocks if b.language == self.default_language]
+        self._language_cache[key] = (blocks, own)
+        return own

@@ -23,6 +23,9 @@ class State:
     namespace: dict[str, Any] = field(default_factory=dict)
     done: set[str] = field(default_factory=set)
     log: list[dict[str, Any]] = field(default_factory=list)
+    # Entries of the log kept elsewhere and not loaded: `log` continues after them. A store that
+    # appends the log to its own table need not read it back on every step (`store.sessions.load_step`).
+    logged: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)  # screens answered, for Back
     revisit: dict[str, Any] | None = None
     section: str | None = None
@@ -33,7 +36,7 @@ class State:
         return {k: v for k, v in self.namespace.items() if not k.startswith("_") and k not in SCRATCH}
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "version": 1,
             "interview": self.interview,
             "lang": self.lang,
@@ -45,6 +48,9 @@ class State:
             "section": self.section,
             "url_args": self.url_args,
         }
+        if self.logged:
+            data["logged"] = self.logged
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> State:
@@ -58,13 +64,14 @@ class State:
             revisit=data.get("revisit"),
             section=data.get("section"),
             url_args=dict(data.get("url_args", {})),
+            logged=int(data.get("logged", 0)),
         )
         return state
 
     def record(self, block: str, changes: dict[str, tuple[Any, Any]]) -> None:
         self.log.append(
             {
-                "seq": len(self.log) + 1,
+                "seq": self.logged + len(self.log) + 1,
                 "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "block": block,
                 "changes": {k: [to_json(old), to_json(new)] for k, (old, new) in changes.items()},

@@ -13,7 +13,10 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import create_engine
 
+from store import jsoncodec
+
 BUSY_TIMEOUT_MS = 5000
+SQLITE_POOL = 40  # anyio's default number of worker threads, which run the units of work
 
 
 def normalize_url(url: str) -> str:
@@ -31,9 +34,14 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for `url`; a PostgreSQL URL needs psycopg 3 installed, a SQLite one nothing."""
     url = normalize_url(url)
+    json_codec: dict[str, Any] = {"json_serializer": jsoncodec.dumps, "json_deserializer": jsoncodec.loads}
     if not is_sqlite(url):
-        return create_engine(url, echo=echo, pool_pre_ping=True)
-    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        return create_engine(url, echo=echo, pool_pre_ping=True, **json_codec)
+    # The pool keeps as many connections as the web server has worker threads (anyio's 40), so a
+    # busy moment does not open (and set the pragmas of) a new connection per request and close it
+    # after: that was a quarter of a step's CPU time in `bench/web.py` at 8 concurrent requests.
+    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False}, pool_size=SQLITE_POOL,
+                           max_overflow=8, **json_codec)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:

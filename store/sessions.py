@@ -12,14 +12,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, bindparam, func, insert, update
+from sqlalchemy import Connection, Engine, Text, bindparam, func, insert, type_coerce, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DB
 from sqlmodel import col, select
 
 import engine
-from store import outbox
+from store import jsoncodec, outbox
 from store.groupcommit import Job, group
 from store.models import AnswerEvent, Firm, InterviewVersion, Session, Upload, utcnow
 
@@ -139,17 +139,40 @@ class SessionSnapshot:
     logged: int  # answer events stored when it was read
 
 
-def load_step(db: DB, session_id: str) -> tuple[SessionSnapshot, engine.State]:
+# The hot path of a step (`web.flow`) runs on a Core `Connection`: an ORM session around it cost a
+# tenth of a step (its own transaction bookkeeping, a second commit). Both are taken here.
+Unit = DB | Connection
+
+
+def _conn(db: Unit) -> Connection:
+    return db if isinstance(db, Connection) else db.connection()
+
+
+def load_step(db: Unit, session_id: str) -> tuple[SessionSnapshot, engine.State]:
     """Like `load_state`, for the hot path of a step: plain rows instead of an ORM object (the ORM
-    load was an eighth of a step's CPU time in `bench/web.py`). `save_step` takes the snapshot."""
-    row = db.connection().execute(_SESSION_ROW, {"b_id": session_id}).first()
+    load was an eighth of a step's CPU time in `bench/web.py`), and the answer log is not read
+    back: the State knows how many events are stored (`State.logged`, one subquery) and logs
+    after them. `save_step` takes the snapshot."""
+    snapshot, raw = load_snapshot(db, session_id)
+    return snapshot, state_of(snapshot, raw)
+
+
+def load_snapshot(db: Unit, session_id: str) -> tuple[SessionSnapshot, Any]:
+    """The session's row and its state as stored, not decoded yet (`state_of`): a caller that
+    already holds the state of this version (`web.flow` keeps the one it planned) skips that."""
+    row = _conn(db).execute(_SESSION_ROW, {"b_id": session_id}).first()
     if row is None:
         raise SessionNotFound("no such session")
-    data = dict(row.state)
-    data["log"] = _log(db, session_id)
     snapshot = SessionSnapshot(session_id, row.firm_id, row.interview_version_id, row.lang, row.version,
-                               len(data["log"]))
-    return snapshot, engine.State.from_json(data)
+                               int(row.logged or 0))
+    return snapshot, row.state
+
+
+def state_of(snapshot: SessionSnapshot, raw: Any) -> engine.State:
+    """The engine State of a snapshot's stored state (JSON text, or already decoded by the driver)."""
+    state = engine.State.from_json(jsoncodec.loads(raw) if isinstance(raw, str | bytes) else raw)
+    state.logged = snapshot.logged
+    return state
 
 
 def _log(db: DB, session_id: str) -> list[dict[str, Any]]:
@@ -163,7 +186,7 @@ def _log(db: DB, session_id: str) -> list[dict[str, Any]]:
 Row = TypeVar("Row", Session, SessionSnapshot)
 
 
-def save_step(db: DB, session: Row, state: engine.State, *, completed: bool = False) -> Row:
+def save_step(db: Unit, session: Row, state: engine.State, *, completed: bool = False) -> Row:
     """Write `state` as the session's new state and append its new log entries, in one
     transaction, committed before returning.
 
@@ -181,9 +204,9 @@ def save_step(db: DB, session: Row, state: engine.State, *, completed: bool = Fa
     # A snapshot knows how many events were stored when it was read; the version guard proves
     # that is still so when its UPDATE goes through (only save_step writes both, together).
     logged = session.logged if isinstance(session, SessionSnapshot) else None
-    job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.log, utcnow(), logged,
-                         completed))
-    bind = db.get_bind()
+    job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.logged, state.log, utcnow(),
+                         logged, completed))
+    bind = db.engine if isinstance(db, Connection) else db.get_bind()
     assert isinstance(bind, Engine)
     if bind.dialect.name == "sqlite" and _idle(db):
         group(str(bind.url)).run(job, lambda batch: _write_steps(db, batch))
@@ -193,8 +216,10 @@ def save_step(db: DB, session: Row, state: engine.State, *, completed: bool = Fa
     if job.error is not None:
         raise job.error
     if isinstance(session, SessionSnapshot):
-        return cast(Row, replace(cast(SessionSnapshot, session), version=session.version + 1, logged=len(state.log)))
-    db.expire(session)
+        return cast(Row, replace(cast(SessionSnapshot, session), version=session.version + 1,
+                                 logged=state.logged + len(state.log)))
+    if isinstance(db, DB):
+        db.expire(session)
     return session
 
 
@@ -204,18 +229,19 @@ class _StepWrite:
     seen: int  # the version the state was loaded at
     state: dict[str, Any]  # State.to_json() without the log
     lang: str
+    log_base: int  # events stored before the first entry of `log` (`State.logged`)
     log: list[dict[str, Any]]
     now: dt.datetime
     logged: int | None  # events stored when the state was read, if known (else asked)
     completed: bool = False  # the interview ended with this step
 
 
-def _idle(db: DB) -> bool:
+def _idle(db: Unit) -> bool:
     """True when `db` has nothing of its own to write: no pending ORM changes and no write
     transaction open on its connection (then its step can join a group commit)."""
-    if db.new or db.dirty or db.deleted:
+    if isinstance(db, DB) and (db.new or db.dirty or db.deleted):
         return False
-    raw = db.connection().connection.dbapi_connection
+    raw = _conn(db).connection.dbapi_connection
     return not getattr(raw, "in_transaction", True)
 
 
@@ -229,30 +255,32 @@ _UPDATE_STATE = (
     .values(state=bindparam("b_state"), lang=bindparam("b_lang"), updated_at=bindparam("b_now"),
             version=bindparam("b_next"), draft=None)
 )
+_LAST_SEQ = select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == bindparam("b_id"))
 _SESSION_ROW = sa_select(
-    _SESSIONS.c.firm_id, _SESSIONS.c.interview_version_id, _SESSIONS.c.lang, _SESSIONS.c.version, _SESSIONS.c.state
+    _SESSIONS.c.firm_id, _SESSIONS.c.interview_version_id, _SESSIONS.c.lang, _SESSIONS.c.version,
+    type_coerce(_SESSIONS.c.state, Text).label("state"),  # decoded by `state_of`, only when needed
+    sa_select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == _SESSIONS.c.id).scalar_subquery().label("logged"),
 ).where(_SESSIONS.c.id == bindparam("b_id"))
 _LOG_ROWS = (
     sa_select(_EVENTS.c.seq, _EVENTS.c.at, _EVENTS.c.block, _EVENTS.c.changes)
     .where(_EVENTS.c.session_id == bindparam("b_id"))
     .order_by(_EVENTS.c.seq)
 )
-_LAST_SEQ = select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == bindparam("b_id"))
 _INSERT_EVENT = insert(_EVENTS)
 
 
-def _write_steps(db: DB, jobs: list[Job]) -> None:
+def _write_steps(db: Unit, jobs: list[Job]) -> None:
     """Write each job's step (checks first, so a refused job writes nothing), commit once.
     A refused job gets its `error`; a failed commit rolls back and fails them all."""
-    conn = db.connection()
+    conn = _conn(db)
     try:
         for job in jobs:
             w: _StepWrite = job.payload
             stored = w.logged
             if stored is None:
                 stored = conn.execute(_LAST_SEQ, {"b_id": w.session_id}).scalar() or 0
-            if len(w.log) < stored:
-                job.error = StoreError("the state's answer log is shorter than the stored one (the log is append-only)")
+            if w.log_base + len(w.log) < stored or w.log_base > stored:
+                job.error = StoreError("the state's answer log does not continue the stored one (append-only)")
                 continue
             # The guarded UPDATE takes the write lock (SQLite) / row lock (PostgreSQL).
             result = conn.execute(_UPDATE_STATE, {"b_id": w.session_id, "b_seen": w.seen, "b_state": w.state,
@@ -263,7 +291,7 @@ def _write_steps(db: DB, jobs: list[Job]) -> None:
             rows = [
                 {"session_id": w.session_id, "seq": int(entry["seq"]), "block": str(entry["block"]),
                  "changes": entry["changes"], "at": _parse(entry.get("at")) or w.now}
-                for entry in w.log[stored:]
+                for entry in w.log[stored - w.log_base:]
             ]
             if rows:
                 conn.execute(_INSERT_EVENT, rows)
@@ -328,7 +356,8 @@ def session_uploads(db: DB, session_id: str, ids: list[str]) -> list[Upload]:
 
 def _state_json(state: engine.State) -> dict[str, Any]:
     data = state.to_json()
-    data.pop("log", None)
+    data.pop("log", None)  # kept in answer_event
+    data.pop("logged", None)  # known from answer_event
     return data
 
 

@@ -240,6 +240,9 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             Route("/", root),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            # Starlette tries routes in order: the API's step is the busiest path, and no other
+            # route's pattern overlaps `/api/` or `/openapi.json`, so it is matched early.
+            *Api(db, secret).routes(),
             *wizard.routes(),
             *agreements.routes(),
             *signing_pages.routes(),
@@ -250,7 +253,6 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             *resume.routes(),
             *PrefillStart(wizard, secret, integrations or Registry()).routes(),
             Route("/static/vendor/htmx.min.js", htmx_js),
-            *Api(db, secret).routes(),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
     )

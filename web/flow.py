@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlmodel import Session as DB
 from sqlmodel import select
 
@@ -30,8 +30,10 @@ from store.sessions import (
     StaleSession,
     compile_version,
     latest_version,
+    load_snapshot,
     load_step,
     save_step,
+    state_of,
 )
 from store.sessions import start_session as store_start_session
 
@@ -70,7 +72,7 @@ def start(db_engine: Engine, firm_slug: str, name: str, lang: str) -> SessionRow
         return store_start_session(db, firm, version, lang)
 
 
-def load(db: DB, session_id: str) -> tuple[SessionSnapshot, engine.Interview, State]:
+def load(db: DB | Connection, session_id: str) -> tuple[SessionSnapshot, engine.Interview, State]:
     """The session, its compiled interview version and its state; `SessionNotFound` if absent."""
     session, state = load_step(db, session_id)
     return session, compiled(db, session.interview_version_id), state
@@ -80,7 +82,7 @@ _COMPILED: OrderedDict[int, engine.Interview] = OrderedDict()
 _COMPILED_LOCK = threading.Lock()
 
 
-def compiled(db: DB, version_id: int) -> engine.Interview:
+def compiled(db: DB | Connection, version_id: int) -> engine.Interview:
     """The compiled interview of a stored version, kept per process by version id: a version
     never changes, so neither its row (with its whole YAML source) nor the file is read again
     on every step. (`compile_version` checks the file; this checks nothing after the first use.)"""
@@ -89,7 +91,11 @@ def compiled(db: DB, version_id: int) -> engine.Interview:
         if iv is not None:
             _COMPILED.move_to_end(version_id)
             return iv
-    version = db.get(InterviewVersion, version_id)
+    if isinstance(db, Connection):
+        with DB(db.engine) as orm:
+            version = orm.get(InterviewVersion, version_id)
+    else:
+        version = db.get(InterviewVersion, version_id)
     if version is None:
         raise SessionNotFound("no such interview version")
     iv = compile_version(version)
@@ -100,9 +106,48 @@ def compiled(db: DB, version_id: int) -> engine.Interview:
     return iv
 
 
+# -- the screen planned for the response, kept for the step that answers it ----------------------
+#
+# A step plans twice: the screen being answered (to validate against it) and, after the commit,
+# the next one (the response). The next step of that session plans the very screen the response
+# showed, from the state just saved. So the response's plan is kept here, keyed by session and
+# version, and the next step takes it instead of planning again: one plan per step
+# (`bench/web.py`: planning was a third of a step's work). A version is written once (the
+# guarded UPDATE of `save_step`), so while the stored version is the key's, the stored state is
+# the one that was planned: any other process or tab that saved since moved the version on and
+# the entry is simply not used. An entry is taken out when used (apply may change the state),
+# so it is used at most once, by one thread; a miss plans from the database as before.
+
+PLAN_CACHE_SIZE = 4096  # sessions; an entry is the state and a screen (a few kB)
+_PLANNED: OrderedDict[tuple[str, int], tuple[State, Screen | Done]] = OrderedDict()
+_PLANNED_LOCK = threading.Lock()
+
+
+def _keep_plan(session_id: str, version: int, state: State, screen: Screen | Done) -> None:
+    with _PLANNED_LOCK:
+        _PLANNED[(session_id, version)] = (state, screen)
+        while len(_PLANNED) > PLAN_CACHE_SIZE:
+            _PLANNED.popitem(last=False)
+
+
+def _take_plan(session_id: str, version: int) -> tuple[State, Screen | Done] | None:
+    with _PLANNED_LOCK:
+        return _PLANNED.pop((session_id, version), None)
+
+
+def _plan(iv: engine.Interview, row: SessionSnapshot, raw: Any) -> tuple[State, Screen | Done]:
+    """The session's state and the screen it is at: the ones planned for the last response if
+    they are still current, else the stored state (`raw`, decoded only now) planned now."""
+    kept = _take_plan(row.id, row.version)
+    if kept is not None and kept[0].logged + len(kept[0].log) == row.logged and kept[0].lang == row.lang:
+        return kept
+    state = state_of(row, raw)
+    return state, engine.plan(iv, state)
+
+
 def current(db_engine: Engine, session_id: str) -> Step:
     """The screen the session is at (planning may compute variables; nothing is saved)."""
-    with DB(db_engine) as db:
+    with db_engine.connect() as db:
         try:
             row, iv, state = load(db, session_id)
         except SessionNotFound:
@@ -115,13 +160,15 @@ def answer(db_engine: Engine, session_id: str, version: int, answers: dict[str, 
     """Answer the current screen with `answers` (field key -> value, as posted or as JSON: the
     engine coerces and validates both) and the pressed `button`; or, with `edit`, re-ask the
     question behind that review item. Saved and committed when valid. `check` may refuse
-    answers first or choose the button they mean."""
-    with DB(db_engine) as db:
+    answers first or choose the button they mean. (A Core connection, not an ORM session:
+    the step is a few prebuilt statements, `store.sessions`.)"""
+    with db_engine.connect() as db:
         try:
-            row, iv, state = load(db, session_id)
+            row, raw = load_snapshot(db, session_id)
+            iv = compiled(db, row.interview_version_id)
         except SessionNotFound:
             return Step("not_found")
-        step = engine.plan(iv, state)
+        state, step = _plan(iv, row, raw)
         if version != row.version:
             return Step("stale", step, row.version, state.lang)
         if isinstance(step, Done) or step.is_end:
@@ -152,7 +199,7 @@ def answer(db_engine: Engine, session_id: str, version: int, answers: dict[str, 
 
 def back(db_engine: Engine, session_id: str, version: int) -> Step:
     """Go back to the previous screen (later answers are kept); saved and committed."""
-    with DB(db_engine) as db:
+    with db_engine.connect() as db:
         try:
             row, iv, state = load(db, session_id)
         except SessionNotFound:
@@ -164,16 +211,21 @@ def back(db_engine: Engine, session_id: str, version: int) -> Step:
         return _save(db, row, iv, state)
 
 
-def _save(db: DB, row: SessionSnapshot, iv: engine.Interview, state: State) -> Step:
+def _save(db: Connection, row: SessionSnapshot, iv: engine.Interview, state: State) -> Step:
     seen = row.version
     # Planned (on a copy: planning may compute values that are not the step's) before the save, so a
     # step that ends the interview is recorded as its completion in the same transaction.
-    after = engine.plan(iv, State.from_json(state.to_json()))
+    planned = State.from_json(state.to_json())
+    after = engine.plan(iv, planned)
     try:
         save_step(db, row, state, completed=ended(after))
     except StaleSession:
         fresh, iv, state = load(db, row.id)
         return Step("stale", engine.plan(iv, state), fresh.version, state.lang)
+    # Kept for the session's next step (see `_plan`): the planned copy, its log now stored.
+    planned.logged += len(planned.log)
+    planned.log = []
+    _keep_plan(row.id, seen + 1, planned, after)
     return Step("ok", after, seen + 1, state.lang)
 
 

@@ -51,7 +51,7 @@ from store.sessions import (
     save_step,
     start_session,
 )
-from web import fieldview, markup, terms, uploads
+from web import fieldview, forms, markup, terms, uploads
 from web.flow import ended
 from web.i18n import LANGUAGES, _, translator
 from web.options import WebOptions
@@ -238,11 +238,15 @@ class Wizard:
             if chosen is not None and chosen.action != "continue":
                 return self._special(db, session, chosen, session_id)
             answers = posted_answers(step, form)
+            # WTForms (`web/forms.py`) coerces and checks each field with the engine's parsers and
+            # words; the engine then applies the answers (visibility, validation code, storage).
+            _typed, checked = forms.validate(step, form, lambda f: set_by_button(step, f)
+                                             or f.datatype in uploads.STORED_TYPES)
             received = uploads.receive(db, self.options, session_id, step, form, oversized, _t)
             answers.update(received.answers)
             result: State | ValidationErrors = engine.apply(iv, state, step, answers, button)
-            if isinstance(result, ValidationErrors) or received.errors:
-                errors: dict[str, list[str]] = dict(received.errors)
+            if isinstance(result, ValidationErrors) or received.errors or checked:
+                errors: dict[str, list[str]] = {**checked, **received.errors}
                 for e in result.errors if isinstance(result, ValidationErrors) else ():
                     if e.key not in errors:
                         errors.setdefault(e.key, []).append(e.message)

@@ -1,0 +1,94 @@
+"""`web.flow` keeps the screen planned for a step's response and the next step of that session
+answers it without planning again; the kept plan is used only while the stored version is the
+one it was planned at, and the answer log goes on from the stored events (`State.logged`)."""
+
+from __future__ import annotations
+
+import random
+
+from sqlalchemy import Engine
+from sqlmodel import Session as DB
+from sqlmodel import col, select
+
+import engine
+from accord.autoanswer import answers_for
+from store.models import AnswerEvent
+from store.sessions import load_state, load_step, save_step
+from web import flow
+
+
+def _answers(screen: engine.Screen, rng: random.Random) -> tuple[dict, int | None]:
+    if screen.block_id == "welcome":
+        return {}, 0
+    return answers_for(screen, rng)
+
+
+def _step(db: Engine, sid: str, version: int, rng: random.Random) -> flow.Step:
+    current = flow.current(db, sid)
+    assert isinstance(current.screen, engine.Screen)
+    for attempt in range(6):
+        answers, button = answers_for(current.screen, rng, attempt=attempt) if attempt else _answers(
+            current.screen, rng)
+        step = flow.answer(db, sid, version, answers, button)
+        if step.kind == "ok":
+            return step
+        assert step.kind == "invalid", step.kind
+    raise AssertionError("no accepted answers")
+
+
+def test_the_next_step_answers_the_kept_plan_and_the_log_continues(db: Engine) -> None:
+    row = flow.start(db, "demo", "loan_application", "en")
+    assert row is not None
+    rng = random.Random(3)
+    version = row.version
+    for _ in range(4):
+        step = _step(db, row.id, version, rng)
+        version = step.version
+        kept = flow._PLANNED.get((row.id, version))
+        assert kept is not None and kept[1] is step.screen  # what the response showed
+    with DB(db) as s:
+        seqs = s.exec(select(AnswerEvent.seq).where(AnswerEvent.session_id == row.id)
+                      .order_by(col(AnswerEvent.seq))).all()
+        stored, state = load_state(s, row.id)
+    assert list(seqs) == list(range(1, len(seqs) + 1)) and len(seqs) >= 4
+    assert stored.version == version
+    # The kept plan is the screen planning the stored state gives.
+    fresh = engine.plan(engine.load(_path(db, row.id)), state)
+    kept_state, kept_screen = flow._PLANNED[(row.id, version)]
+    assert isinstance(fresh, engine.Screen) and isinstance(kept_screen, engine.Screen)
+    assert (fresh.block_id, fresh.question) == (kept_screen.block_id, kept_screen.question)
+    assert kept_state.logged == len(seqs) and kept_state.log == []
+
+
+def test_a_kept_plan_is_not_used_once_someone_else_saved(db: Engine) -> None:
+    row = flow.start(db, "demo", "loan_application", "en")
+    assert row is not None
+    rng = random.Random(5)
+    step = _step(db, row.id, row.version, rng)
+    kept = flow._PLANNED[(row.id, step.version)]
+    # Another process (or the wizard) saves the session: its version moves on.
+    with DB(db) as s:
+        snapshot, state = load_step(s, row.id)
+        screen = engine.plan(flow.compiled(s, snapshot.interview_version_id), state)
+        assert isinstance(screen, engine.Screen)
+        answers, button = answers_for(screen, rng)
+        result = engine.apply(flow.compiled(s, snapshot.interview_version_id), state, screen, answers, button)
+        assert isinstance(result, engine.State)
+        save_step(s, snapshot, result)
+    # A client still at the old version is told it is stale; the old plan is never answered.
+    stale = flow.answer(db, row.id, step.version, {}, None)
+    assert stale.kind == "stale" and stale.version == step.version + 1
+    assert isinstance(stale.screen, engine.Screen) and stale.screen is not kept[1]
+    assert stale.screen.block_id != kept[1].block_id  # the screen after the other save, not the kept one
+    nxt = _step(db, row.id, stale.version, rng)
+    assert nxt.kind == "ok" and nxt.version == step.version + 2
+    with DB(db) as s:
+        seqs = s.exec(select(AnswerEvent.seq).where(AnswerEvent.session_id == row.id)
+                      .order_by(col(AnswerEvent.seq))).all()
+    assert list(seqs) == list(range(1, len(seqs) + 1))
+
+
+def _path(db: Engine, sid: str) -> str:
+    with DB(db) as s:
+        snapshot, _state = load_step(s, sid)
+        return str(flow.compiled(s, snapshot.interview_version_id).path)
