@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     from accord.envelope_cmd import add_parsers
 
     add_parsers(envelope_sub)
+    pay = sub.add_parser("payment", help="payments taken in the signing ceremony")
+    pay_sub = pay.add_subparsers(dest="payment_command", required=True)
+    refund = pay_sub.add_parser("refund", help="refund all or part of an envelope's payment, with a reason")
+    refund.add_argument("envelope", help="the envelope id")
+    refund.add_argument("--amount", default=None, help="in the currency's major unit (default: all that is left)")
+    refund.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+    refund.add_argument("--staff", default=None, help="who makes the refund (default: cli:<login name>)")
     audit = sub.add_parser("audit", help="audit trails of envelopes")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_verify = audit_sub.add_parser("verify", help="recompute an envelope's audit chain from the database")
@@ -221,6 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from accord.staff_cmd import cmd_staff
 
             return cmd_staff(args)
+        if args.command == "payment":
+            from accord.payment_cmd import cmd_payment_refund
+
+            return cmd_payment_refund(args.envelope, args.amount, args.reason, args.staff)
         if args.command in ("worker", "webhook", "completion", "prefill-link"):
             from accord import worker_cmd
 

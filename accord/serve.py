@@ -19,6 +19,7 @@ from sqlmodel import Session as DB
 from accord.settings import Settings
 
 if TYPE_CHECKING:
+    from payments import PaymentProvider
     from signing.mail import Mailer
     from signing.pki import PKI
     from signing.sms import SmsSender
@@ -123,6 +124,25 @@ def open_pki(settings: Settings) -> PKI:
     return PKI.open(settings.data_dir / "pki", f"{settings.public_url}/pki")
 
 
+def payment_provider(settings: Settings) -> PaymentProvider | None:
+    """Stripe Checkout when both Stripe secrets are set; else None, and the payer's page says that
+    payment is not configured (the rest of the demo works as before)."""
+    if not settings.stripe_secret_key and not settings.stripe_webhook_secret:
+        log.warning("payment is not configured: set ACCORD_STRIPE_SECRET_KEY and ACCORD_STRIPE_WEBHOOK_SECRET "
+                    "to take payments (docs/payments.md)")
+        return None
+    from payments.stripe_checkout import StripeCheckout
+
+    try:
+        provider = StripeCheckout(settings.stripe_secret_key, settings.stripe_webhook_secret,
+                                  api_base=settings.stripe_api_base)
+    except ValueError as exc:
+        log.error("payment is not configured: %s", exc)
+        return None
+    log.info("payments: Stripe Checkout (%s mode)", "test" if provider.test_mode else "live")
+    return provider
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -140,6 +160,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if password is not None:  # stdout only, once: the log never holds it
             print(f"Agent console: {base}/console/login  e-mail {DEMO_AGENT[0]}  password {password}  "
                   "(shown this once; `accord staff add` makes more accounts)", flush=True)
+    provider = payment_provider(settings)
+    if provider is None:
+        print("Payments: not configured (set ACCORD_STRIPE_SECRET_KEY and ACCORD_STRIPE_WEBHOOK_SECRET; "
+              "see docs/payments.md). Payers see that payment is not configured.", flush=True)
     from accord.worker_cmd import build_worker, registry
     from jobs.worker import start_thread
     from manage.live import broadcaster_for
@@ -149,7 +173,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     mail = mailer(settings)
     app = create_app(db, secret_key(settings), blob_dir=settings.data_dir / "blobs", options=web_options(settings),
                      mailer=mail, pki=open_pki(settings), public_url=settings.public_url,
-                     sms=sms_sender(settings), integrations=registry(settings),
+                     sms=sms_sender(settings), integrations=registry(settings), payments=provider,
                      broadcaster=broadcaster_for(settings.database_url))
     # The outbox worker runs in-process (webhooks, on-completion actions) unless ACCORD_WORKER=off,
     # for deployments that run `accord worker` processes instead.

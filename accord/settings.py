@@ -29,6 +29,10 @@ class Settings:
     sms_account: str = ""
     sms_token: str = ""
     sms_from: str = ""
+    # Payments (Stripe): both secrets are needed, else the payment step says "not configured".
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""  # empty: Stripe itself; the tests point it at a Stripe-protocol peer
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -39,7 +43,9 @@ class Settings:
         (how long a resume link works, default 7), `ACCORD_MAX_UPLOAD_MB` (per file, default 10),
         `ACCORD_STAFF_SESSION_MINUTES` (how long a console login lasts, default 480),
         `ACCORD_DEMO_AGENT` (0: do not create the demo agent account; default 1),
-        `ACCORD_SMS_URL`/`ACCORD_SMS_ACCOUNT`/`ACCORD_SMS_TOKEN`/`ACCORD_SMS_FROM` (SMS codes' gateway)."""
+        `ACCORD_SMS_URL`/`ACCORD_SMS_ACCOUNT`/`ACCORD_SMS_TOKEN`/`ACCORD_SMS_FROM` (SMS codes' gateway),
+        `ACCORD_STRIPE_SECRET_KEY` / `ACCORD_STRIPE_WEBHOOK_SECRET` (payments; see docs/payments.md),
+        `ACCORD_STRIPE_API_BASE` (another Stripe API address: tests only)."""
         env = os.environ if env is None else env
         data_dir = Path(env.get("ACCORD_DATA_DIR") or "data")
         url = env.get("ACCORD_DATABASE_URL") or f"sqlite:///{data_dir / 'accord.db'}"
@@ -56,4 +62,7 @@ class Settings:
             demo_agent=(env.get("ACCORD_DEMO_AGENT") or "1") not in ("0", "false", "no"),
             sms_url=env.get("ACCORD_SMS_URL", ""), sms_account=env.get("ACCORD_SMS_ACCOUNT", ""),
             sms_token=env.get("ACCORD_SMS_TOKEN", ""), sms_from=env.get("ACCORD_SMS_FROM", ""),
+            stripe_secret_key=env.get("ACCORD_STRIPE_SECRET_KEY", ""),
+            stripe_webhook_secret=env.get("ACCORD_STRIPE_WEBHOOK_SECRET", ""),
+            stripe_api_base=env.get("ACCORD_STRIPE_API_BASE", ""),
         )

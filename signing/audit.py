@@ -80,6 +80,9 @@ def _emit(db: DB, envelope_id: str, kind: str, actor: str, detail: dict[str, Any
         data["participant"] = {"id": who.id, "role": who.role, "action": who.action}
     if kind in (outbox.ENVELOPE_DECLINED, outbox.ENVELOPE_VOIDED):
         data["reason"] = detail.get("reason")
+    if kind in (outbox.PAYMENT_SUCCEEDED, outbox.PAYMENT_REFUNDED):
+        data["payment"] = {k: detail[k] for k in ("amount_minor", "currency", "provider", "payment_intent",
+                                                  "refund", "reason", "remaining_minor") if k in detail}
     outbox.emit(db, envelope.firm_id, kind, envelope.session_id or envelope.id, data, now=when)
 
 

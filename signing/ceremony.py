@@ -51,12 +51,16 @@ def start_envelope(db: DB, blobs: BlobStore, session_id: str, staff: Mapping[str
                    firm_id: int, expires_in: dt.timedelta = dt.timedelta(days=14),
                    notifier: Notifier | None = None, send: bool = True) -> Envelope:
     """An envelope for the session's current agreement version, its parties from the interview's
-    `parties` block (staff groups resolved with `staff`), sent unless `send=False`."""
+    `parties` block (staff groups resolved with `staff`) and its payment step from the `payment`
+    block, sent unless `send=False`."""
     current = current_agreement(db, blobs, session_id)
+    from signing.payment import terms_from_source
+
     parties = envelopes.parties_from_source(current.source, staff)
     envelope = envelopes.create(db, firm_id, title=current.source.title, language=current.source.language,
                                 pdf_sha256=current.version.pdf_sha256, parties=parties, session_id=session_id,
-                                agreement_version_id=current.version.id, expires_at=utcnow() + expires_in)
+                                agreement_version_id=current.version.id, expires_at=utcnow() + expires_in,
+                                payment=terms_from_source(current.source.payment))
     if send:
         envelopes.send(db, envelope.id, notifier)
     return envelope

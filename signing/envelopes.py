@@ -31,7 +31,7 @@ from signing.states import (
     check_participant,
 )
 from store import changes, stage
-from store.models import Envelope, Participant, utcnow
+from store.models import Envelope, Participant, Payment, utcnow
 
 log = logging.getLogger("accord.signing")
 E, P = EnvelopeStatus, ParticipantStatus
@@ -59,9 +59,23 @@ class PartySpec:
 
 
 @dataclass(frozen=True)
+class PaymentTerms:
+    """The interview's `payment` block as the envelope keeps it: the amount in the currency's minor
+    unit (`payments.money.to_minor`), who pays (a role; None: the first signer) and when
+    (`signing.payment.WHEN`)."""
+
+    amount_minor: int
+    currency: str
+    description: str
+    payer_role: str | None
+    when: str
+
+
+@dataclass(frozen=True)
 class Notice:
     """Something to tell a participant: kind is invitation, reminder, expiry_warning, declined,
-    voided, completed (to every participant and CC) or delegated."""
+    voided, completed (to every participant and CC), delegated or payment_due (the payer, when a
+    payment due "on completion" is all that is left)."""
 
     kind: str
     envelope_id: str
@@ -126,10 +140,23 @@ def _bump(db: DB, envelope: Envelope, **values: Any) -> None:
         stage.envelope_changed(db, envelope.session_id, envelope.id, envelope.created_at, envelope.status)
 
 
-def _seats(people: Sequence[Participant]) -> list[routing.Seat]:
-    """Routing's view; a witness waits for the current holder of its signer's role (a delegate included)."""
+def _payment(db: DB, envelope_id: str) -> Payment | None:
+    return db.exec(select(Payment).where(Payment.envelope_id == envelope_id)).first()
+
+
+def _seats(people: Sequence[Participant], payment: Payment | None = None) -> list[routing.Seat]:
+    """Routing's view; a witness waits for the current holder of its signer's role (a delegate included).
+    A payer who signed but still owes a payment due "after signing" has not finished their turn: the
+    next routing order waits for the payment."""
     holder = {p.role: p.id for p in people if p.status != P.DELEGATED}
-    return [routing.Seat(p.id, p.action, p.routing_order, P(p.status),
+    owes = payment is not None and payment.status == "due" and payment.when == "after signing"
+
+    def status(p: Participant) -> ParticipantStatus:
+        if owes and payment is not None and p.id == payment.participant_id and p.status == P.ACTED:
+            return P.IDENTIFIED
+        return P(p.status)
+
+    return [routing.Seat(p.id, p.action, p.routing_order, status(p),
                          holder.get(p.witness_for) if p.witness_for else None) for p in people]
 
 
@@ -145,14 +172,21 @@ def _set_status(p: Participant, new: ParticipantStatus, now: dt.datetime) -> Non
 def _route(db: DB, envelope: Envelope, people: list[Participant], now: dt.datetime) -> list[Notice]:
     """Notify whoever's turn it is now; complete the envelope when everyone routed has acted."""
     notices = []
-    for pid in routing.to_notify(_seats(people)):
+    payment = _payment(db, envelope.id)
+    for pid in routing.to_notify(_seats(people, payment)):
         p = next(x for x in people if x.id == pid)
         _set_status(p, P.NOTIFIED, now)
         db.add(p)
         audit.append(db, envelope.id, "system", "invitation_sent", detail={"participant": p.id, "role": p.role},
                      at=now)
         notices.append(Notice("invitation", envelope.id, p.id))
-    if routing.all_acted(_seats(people)):
+    if routing.all_acted(_seats(people, payment)) and payment is not None and payment.status == "due":
+        # Only a payment due "on completion" can be all that is left: tell the payer it is their turn.
+        audit.append(db, envelope.id, "system", "payment_due_sent", detail={"participant": payment.participant_id},
+                     at=now)
+        notices.append(Notice("payment_due", envelope.id, payment.participant_id, {
+            "amount_minor": payment.amount_minor, "currency": payment.currency, "purpose": payment.description}))
+    elif routing.all_acted(_seats(people, payment)):
         check_envelope(E(envelope.status), E.COMPLETED)
         _bump(db, envelope, status=E.COMPLETED.value, completed_at=now, seal_status=SealStatus.PENDING.value)
         audit.append(db, envelope.id, "system", "completed", doc_before=envelope.current_sha256, at=now)
@@ -203,8 +237,10 @@ def retrying(work: Callable[[], T], attempts: int = 5) -> T:
 
 def create(db: DB, firm_id: int, *, title: str, language: str, pdf_sha256: str, parties: Sequence[PartySpec],
            session_id: str | None = None, agreement_version_id: int | None = None,
-           expires_at: dt.datetime | None = None, now: dt.datetime | None = None) -> Envelope:
-    """A draft envelope with its participants (committed)."""
+           expires_at: dt.datetime | None = None, now: dt.datetime | None = None,
+           payment: PaymentTerms | None = None) -> Envelope:
+    """A draft envelope with its participants (committed), and its payment step when the interview
+    asks for one (the payer: the `payer` role, else the first participant who signs)."""
     now = now or utcnow()
     if not any(p.action in ("sign", "approve") for p in parties):
         raise EnvelopeError("an envelope needs at least one participant who signs or approves")
@@ -227,10 +263,45 @@ def create(db: DB, firm_id: int, *, title: str, language: str, pdf_sha256: str, 
                  detail={"participants": [{"role": s.role, "action": s.action, "order": s.order,
                                            **({"witness_for": s.witness_for} if s.witness_for else {})}
                                           for s in parties]})
+    if payment is not None:
+        _add_payment(db, envelope, payment, now)
     db.commit()
     db.refresh(envelope)
     _changed(envelope)
     return envelope
+
+
+def _add_payment(db: DB, envelope: Envelope, terms: PaymentTerms, now: dt.datetime) -> None:
+    db.flush()
+    people = list(db.exec(select(Participant).where(Participant.envelope_id == envelope.id)
+                          .order_by(col(Participant.routing_order), col(Participant.role))).all())
+    payer = next((p for p in people if p.role == terms.payer_role), None) if terms.payer_role else \
+        next((p for p in people if p.action in ("sign", "witness")), None)
+    if payer is None or payer.action == "cc":
+        raise EnvelopeError(f"the payer {terms.payer_role or '(first signer)'} is not a participant who acts")
+    if terms.when not in ("before signing", "after signing", "on completion"):
+        raise EnvelopeError(f"payment when {terms.when!r} is not known")
+    if terms.amount_minor <= 0:
+        raise EnvelopeError("the payment amount must be more than zero")
+    db.add(Payment(envelope_id=envelope.id, participant_id=payer.id, amount_minor=terms.amount_minor,
+                   currency=terms.currency.upper(), description=terms.description, when=terms.when, created_at=now))
+    audit.append(db, envelope.id, "sender", "payment_requested", at=now, detail={
+        "payer": payer.id, "role": payer.role, "amount_minor": terms.amount_minor,
+        "currency": terms.currency.upper(), "when": terms.when})
+
+
+def payment_settled(db: DB, envelope_id: str, *, now: dt.datetime) -> list[Notice]:
+    """In the transaction that marks the envelope's payment paid: route on (the next order's
+    invitations, or the completion the payment was holding). The caller commits and notifies."""
+    envelope, people = load(db, envelope_id)
+    if envelope.status != E.SENT:
+        return []  # paid after a void or expiry: the money is on record, staff can refund it
+    _bump(db, envelope)
+    return _route(db, envelope, people, now)
+
+
+def commit_and_notify(db: DB, notices: Iterable[Notice], notifier: Notifier | None) -> None:
+    _commit_and_notify(db, notices, notifier)
 
 
 def send(db: DB, envelope_id: str, notifier: Notifier | None = None, *, now: dt.datetime | None = None,
@@ -374,8 +445,12 @@ def acted(db: DB, participant_id: str, notifier: Notifier | None = None, *, doc_
     if signed_on is not None and signed_on != envelope.current_sha256:
         db.rollback()
         raise Conflict("another signature was added to the document meanwhile")
-    if not routing.is_turn(_seats(people), me.id):
+    payment = _payment(db, envelope.id)
+    if not routing.is_turn(_seats(people, payment), me.id):
         raise EnvelopeError("it is not this participant's turn")
+    if (payment is not None and payment.status == "due" and payment.when == "before signing"
+            and payment.participant_id == me.id):
+        raise EnvelopeError("the payment must be made before signing")
     if me.action in ("sign", "witness") and me.consented_at is None:
         raise EnvelopeError("consent to sign electronically must be recorded before signing")
     before = envelope.current_sha256
@@ -486,6 +561,10 @@ def delegate(db: DB, participant_id: str, name: str, email: str, reason: str, no
     db.add(new)
     db.flush()
     people.append(new)
+    payment = _payment(db, envelope.id)
+    if payment is not None and payment.participant_id == me.id:
+        payment.participant_id = new.id  # the delegate takes over the payment step too
+        db.add(payment)
     _bump(db, envelope)
     audit.append(db, envelope.id, me.id, "delegated", detail={"from": me.id, "to": new.id, "reason": reason},
                  ip=request.ip, user_agent=request.user_agent, at=now)

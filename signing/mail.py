@@ -75,6 +75,9 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
                                         "No further action is possible.\n"),
         "completed": ("Completed: {title}", "Hello {name},\n\nEveryone has acted on \"{title}\". The signed "
                                             "agreement and its certificate of completion are here:\n{link}\n"),
+        "payment_due": ("Payment due: {title}", "Hello {name},\n\nEveryone has acted on \"{title}\". One step is "
+                                                "left before it is complete: your payment of {amount} ({purpose}).\n\n"
+                                                "Pay with your personal link (do not forward it):\n{link}\n"),
     },
     "vi": {
         "invitation": ("Đề nghị {verb}: {title}",
@@ -92,6 +95,10 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
                                            "hiện. Không thể thực hiện thêm.\n"),
         "completed": ("Đã hoàn tất: {title}", "Xin chào {name},\n\nMọi người đã thực hiện xong \"{title}\". Hợp "
                                               "đồng đã ký và giấy chứng nhận hoàn tất ở đây:\n{link}\n"),
+        "payment_due": ("Cần thanh toán: {title}", "Xin chào {name},\n\nMọi người đã thực hiện xong \"{title}\". "
+                                                   "Chỉ còn một bước trước khi hoàn tất: khoản thanh toán {amount} của "
+                                                   "bạn ({purpose}).\n\nThanh toán qua đường dẫn riêng của bạn "
+                                                   "(không chuyển tiếp cho người khác):\n{link}\n"),
     },
 }
 VERBS = {"en": {"sign": "sign", "witness": "witness", "approve": "approve", "review": "review", "cc": "read"},
@@ -111,8 +118,22 @@ def compose(notice: Notice, envelope: Envelope, participant: Participant, link: 
               "verb": VERBS[lang].get(participant.action, participant.action), "link": link,
               "expires": notice.detail.get("expires_at", expires)[:16].replace("T", " "),
               "expiry": EXPIRY[lang].format(expires=expires) if expires else "",
-              "other": role_label(str(notice.detail.get("role", "")))}
+              "other": role_label(str(notice.detail.get("role", ""))), **_payment_values(notice, lang)}
     return Mail(participant.name, participant.email, subject.format(**values), body.format(**values).rstrip() + "\n")
+
+
+def _payment_values(notice: Notice, lang: str) -> dict[str, str]:
+    if "amount_minor" not in notice.detail:
+        return {}
+    from babel.numbers import format_currency
+
+    from payments import to_major
+
+    currency = str(notice.detail["currency"])
+    amount = format_currency(to_major(int(notice.detail["amount_minor"]), currency), currency,
+                             locale="vi_VN" if lang == "vi" else "en_US")
+    purpose = str(notice.detail.get("purpose") or ("thanh toán" if lang == "vi" else "payment"))
+    return {"amount": amount, "purpose": purpose}
 
 
 def envelope_notifier(session_factory: Callable[[], DB], mailer: Mailer, secret: str,

@@ -115,6 +115,19 @@ class Event:
 
 
 @dataclass(frozen=True)
+class PaymentRecord:
+    """A payment taken as a step of the ceremony, as the provider confirmed it."""
+
+    description: str
+    amount: str  # e.g. "500000 VND"
+    payer: str
+    status: str
+    provider: str
+    reference: str  # the provider's ids (checkout session, payment intent)
+    paid_at: str
+
+
+@dataclass(frozen=True)
 class Completion:
     """The certificate of completion's data (all plain text, already formatted by the caller; times in UTC).
 
@@ -129,6 +142,7 @@ class Completion:
     events: Sequence[Event]
     audit_head: str
     platform: str = "Accord"
+    payments: Sequence[PaymentRecord] = ()
 
 
 # ---- the stamp font -----------------------------------------------------------------------------------------------

@@ -27,12 +27,12 @@ from sqlmodel import select
 
 from signing import audit, envelopes
 from signing.ceremony import SignerIdentity
-from signing.pades import Completion, DocumentDigest, Event, Pades, Stamp
+from signing.pades import Completion, DocumentDigest, Event, Pades, PaymentRecord, Stamp
 from signing.pades import Participant as CertParticipant
 from signing.pki import PKI
 from signing.states import SealStatus
 from store.blobs import BlobStore
-from store.models import Envelope, Participant, utcnow
+from store.models import Envelope, Participant, Payment, utcnow
 
 log = logging.getLogger("accord.signing.seal")
 
@@ -77,7 +77,34 @@ def _device(user_agent: str | None) -> str:
     return f"{browser} on a {kind}".strip() if ua else ""
 
 
-def completion(envelope: Envelope, people: Sequence[Participant], events: Sequence[Any], head: str) -> Completion:
+def _event_detail(e: Any) -> str:
+    """The payment events carry their evidence into the certificate's log (amount, provider ids)."""
+    d = e.detail or {}
+    if e.action == "paid":
+        return f"{d.get('amount', '')} {d.get('provider', '')} {d.get('payment_intent') or ''}".strip()
+    if e.action == "payment_requested":
+        return f"{d.get('amount_minor', '')} {d.get('currency', '')}, {d.get('when', '')}"
+    if e.action in ("payment_failed", "refunded"):
+        return str(d.get("code") or d.get("amount") or "")
+    return ""
+
+
+def payment_records(payment: Payment | None, people: Sequence[Participant]) -> list[PaymentRecord]:
+    if payment is None:
+        return []
+    from payments import plain
+
+    payer = next((p for p in people if p.id == payment.participant_id), None)
+    return [PaymentRecord(
+        description=payment.description or "Payment", amount=plain(payment.amount_minor, payment.currency),
+        payer=f"{payer.name} ({payer.role.replace('_', ' ')})" if payer else "", status=payment.status,
+        provider=payment.provider or "", reference=" ".join(x for x in (payment.checkout_id, payment.payment_intent)
+                                                            if x),
+        paid_at=_when(payment.paid_at))]
+
+
+def completion(envelope: Envelope, people: Sequence[Participant], events: Sequence[Any], head: str,
+               payment: Payment | None = None) -> Completion:
     by_actor: dict[str, list[Any]] = {}
     for e in events:
         by_actor.setdefault(e.actor, []).append(e)
@@ -103,8 +130,9 @@ def completion(envelope: Envelope, people: Sequence[Participant], events: Sequen
                                   final_sha256=envelope.current_sha256)],
         participants=participants,
         events=[Event(at=_when(e.at), actor=next((p.role.replace("_", " ") for p in people if p.id == e.actor),
-                                                 e.actor), event=e.action, ip=e.ip or "") for e in events],
-        audit_head=head)
+                                                 e.actor), event=e.action, detail=_event_detail(e), ip=e.ip or "")
+                for e in events],
+        audit_head=head, payments=payment_records(payment, people))
 
 
 async def seal_pending(session_factory: Callable[[], DB], blobs: BlobStore, pades: Pades,
@@ -120,7 +148,8 @@ async def seal_pending(session_factory: Callable[[], DB], blobs: BlobStore, pade
         report = audit.verify(chain)
         if not report.ok:  # never seal a broken trail
             raise envelopes.EnvelopeError("the audit chain is broken; not sealing")
-        data = completion(envelope, people, chain, report.head)
+        payment = db.exec(select(Payment).where(Payment.envelope_id == envelope_id)).first()
+        data = completion(envelope, people, chain, report.head, payment)
         base = envelope.current_sha256
     try:
         pdf = await asyncio.to_thread(blobs.get, base)

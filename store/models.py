@@ -7,7 +7,19 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -19,8 +31,12 @@ def utcnow() -> dt.datetime:
 
 
 def new_session_id() -> str:
-    """Random, URL-safe, unguessable: the id is the applicant's key to the session."""
-    return secrets.token_urlsafe(24)
+    """Random, URL-safe, unguessable: the id is the applicant's key to the session. Never starting
+    with "-", so an operator can pass any id to `accord ...` without the parser taking it for an option."""
+    while True:
+        token = secrets.token_urlsafe(24)
+        if not token.startswith("-"):
+            return token
 
 
 class Firm(SQLModel, table=True):
@@ -423,3 +439,60 @@ class DeliveryAttempt(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     ok: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     duration_ms: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+
+
+class Payment(SQLModel, table=True):
+    """The payment step of an envelope (`signing.payment`): what the interview's `payment` block asked
+    (amount in the currency's minor unit, who pays, when), its status (due, paid, refunded), the
+    provider's ids, and the last failure's code (shown to the payer, e.g. card_declined)."""
+
+    __tablename__ = "payment"
+
+    id: str = Field(default_factory=new_session_id, sa_column=Column(String(64), primary_key=True))
+    envelope_id: str = Field(sa_column=Column(String(64), ForeignKey("envelope.id"), nullable=False, unique=True))
+    participant_id: str = Field(sa_column=Column(String(64), ForeignKey("participant.id"), nullable=False))
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    when: str = Field(sa_column=Column(String(32), nullable=False))  # before signing, after signing, on completion
+    status: str = Field(default="due", sa_column=Column(String(32), nullable=False))  # due, paid, (partially_)refunded
+    provider: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    checkout_id: str | None = Field(default=None, sa_column=Column(String(255), nullable=True, index=True))
+    checkout_attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    payment_intent: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    paid_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    refunded_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class PaymentEvent(SQLModel, table=True):
+    """A provider's webhook event, kept once: the unique (provider, event id) makes a redelivery a no-op."""
+
+    __tablename__ = "payment_event"
+    __table_args__ = (UniqueConstraint("provider", "event_id", name="uq_payment_event_provider_event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(sa_column=Column(String(32), nullable=False))
+    event_id: str = Field(sa_column=Column(String(255), nullable=False))
+    type: str = Field(sa_column=Column(String(100), nullable=False))
+    payment_id: str | None = Field(default=None, sa_column=Column(String(64), ForeignKey("payment.id"),
+                                                                  nullable=True, index=True))
+    outcome: str = Field(sa_column=Column(String(32), nullable=False))  # applied, ignored, unknown payment, ...
+    received_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True),
+                                                                              nullable=False))
+
+
+class PaymentRefund(SQLModel, table=True):
+    """A refund a staff member made, with the reason (also in the audit chain)."""
+
+    __tablename__ = "payment_refund"
+
+    id: str = Field(default_factory=new_session_id, sa_column=Column(String(64), primary_key=True))
+    payment_id: str = Field(sa_column=Column(String(64), ForeignKey("payment.id"), nullable=False, index=True))
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    staff: str = Field(sa_column=Column(Text, nullable=False))  # who made it (the console's login, or the CLI user)
+    status: str = Field(default="pending", sa_column=Column(String(16), nullable=False))  # pending, succeeded, failed
+    provider_refund_id: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -28,7 +28,7 @@ ENVELOPE_COMPLETED = "envelope.completed"
 ENVELOPE_DECLINED = "envelope.declined"
 ENVELOPE_VOIDED = "envelope.voided"
 ENVELOPE_EXPIRED = "envelope.expired"
-# Reserved for the payments room: it emits them with `emit` in its own transactions.
+# The payment step of an envelope (`signing.payment`): emitted with its `paid` / `refunded` audit events.
 PAYMENT_SUCCEEDED = "payment.succeeded"
 PAYMENT_REFUNDED = "payment.refunded"
 TEST_EVENT = "webhook.test"  # sent by `accord webhook test`; never written to the outbox
@@ -69,4 +69,4 @@ def emit(db: DB | Connection, firm_id: int, type: str, agreement_id: str, data: 
 AUDIT_EVENTS = {"sent": ENVELOPE_SENT, "opened": ENVELOPE_VIEWED, "signed": ENVELOPE_SIGNED,
                 "approved": ENVELOPE_SIGNED, "witnessed": ENVELOPE_SIGNED, "reviewed": ENVELOPE_SIGNED,
                 "completed": ENVELOPE_COMPLETED, "declined": ENVELOPE_DECLINED, "voided": ENVELOPE_VOIDED,
-                "expired": ENVELOPE_EXPIRED}
+                "expired": ENVELOPE_EXPIRED, "paid": PAYMENT_SUCCEEDED, "refunded": PAYMENT_REFUNDED}

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from integrations.connectors import Registry
 from manage.live import Broadcaster, InProcessBroadcaster
+from payments import PaymentProvider
 from signing.mail import Mailer, code_sender, envelope_notifier
 from signing.pki import PKI
 from signing.sms import SmsSender, sms_code_sender
@@ -39,6 +40,7 @@ from web.api import Api
 from web.chat import Chat
 from web.console import Console
 from web.options import WebOptions
+from web.payments import PaymentWebhook
 from web.prefill import PrefillStart
 from web.resume import Resume
 from web.signing import SigningPages
@@ -168,7 +170,8 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
                options: WebOptions | None = None, blob_dir: Path | None = None,
                mailer: Mailer | None = None, pki: PKI | None = None, public_url: str = "",
                sms: SmsSender | None = None, integrations: Registry | None = None,
-               broadcaster: Broadcaster | None = None) -> Starlette:
+               broadcaster: Broadcaster | None = None,
+               payments: PaymentProvider | None = None) -> Starlette:
     """The application over an already created (and normally migrated) database engine.
 
     `secret_key` signs the session cookie and derives the CSRF tokens (`accord serve` passes
@@ -177,7 +180,9 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
     passes `<data dir>/blobs`); without one a temporary folder is used. `mailer` sends the
     signing e-mails (none: they are not sent), `pki` is Accord's CA (with it the app signs and
     seals PAdES documents; without it signing answers 503), `public_url` prefixes the links in
-    e-mails and stamps (and is the passkeys' relying party), `sms` sends SMS codes. `broadcaster`
+    e-mails and stamps (and is the passkeys' relying party), `sms` sends SMS codes, `payments` takes the
+    payment step of envelopes that have one (none: the payer's page says payment is not configured, and the
+    webhook answers 503). `broadcaster`
     carries committed changes to the agent console's live pages (`manage.live`; default: in this
     process only; `accord serve` passes LISTEN/NOTIFY on PostgreSQL)."""
     secret = secret_key or secrets.token_urlsafe(32)
@@ -188,7 +193,8 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
     send_code = code_sender(lambda: DBSession(db), mailer) if mailer else None
     send_sms = sms_code_sender(lambda: DBSession(db), sms) if sms else None
     signing_pages = SigningPages(db, secret, blobs, notifier=notifier, send_code=send_code, send_sms=send_sms,
-                                 public_url=public_url)
+                                 public_url=public_url, payments=payments)
+    payment_webhook = PaymentWebhook(db, payments, notifier=notifier, after=signing_pages.seal_if_complete)
     verify_page = VerifyPage(db, pki)
 
     live = broadcaster or InProcessBroadcaster()
@@ -257,6 +263,7 @@ def create_app(db: Engine, secret_key: str | None = None, *, https_only: bool = 
             *wizard.routes(),
             *agreements.routes(),
             *signing_pages.routes(),
+            *payment_webhook.routes(),
             *verify_page.routes(),
             *(TrustEndpoints(pki).routes() if pki is not None else []),
             *Chat(wizard).routes(),

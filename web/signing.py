@@ -8,6 +8,8 @@
     POST /sign/{token}/passkey-options WebAuthn options (JSON): register a passkey or authenticate
     POST /sign/{token}/passkey         check the passkey answer (JSON)
     POST /sign/{token}/consent         consent to do business electronically
+    POST /sign/{token}/pay             the payer's payment step: 303 to the provider's hosted checkout
+                                       (back to `?pay=done` or `?pay=back`; paid only by the webhook)
     POST /sign/{token}/act             sign (drawn, typed in a script font, or an uploaded picture), approve,
                                        or mark as reviewed (multipart: the picture is a file)
     POST /sign/{token}/decline         decline, with a reason
@@ -29,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from babel.numbers import format_currency
 from sqlalchemy import Engine
 from sqlmodel import Session as DB
 from starlette.concurrency import run_in_threadpool
@@ -40,7 +43,8 @@ from starlette.routing import BaseRoute, Route
 import engine
 from documents.preview import preview_html
 from engine.assembly import source_from_json
-from signing import ceremony, envelopes
+from payments import PaymentError, PaymentProvider, to_major
+from signing import ceremony, envelopes, payment
 from signing.envelopes import EnvelopeError, Notifier
 from signing.identity import UNAVAILABLE, EmailCode, IdentityError, OneTimeCode, SmsCode, next_step
 from signing.links import LinkError, read_token
@@ -49,7 +53,7 @@ from signing.signature_image import SignatureImageError, normalise_upload, typed
 from signing.sms import SmsError
 from signing.states import SIGNING_ACTIONS, TransitionError
 from store.blobs import BlobNotFound, BlobStore
-from store.models import AgreementVersion, Envelope, InterviewVersion, Participant
+from store.models import AgreementVersion, Envelope, InterviewVersion, Participant, Payment
 from store.sessions import SessionNotFound, compile_version, load_state
 from web.i18n import _, translator
 from web.wizard import templates
@@ -115,6 +119,13 @@ METHOD_NAMES = {
     "email_code": _("e-mail code"), "sms_code": _("text message code"), "passkey": _("passkey"),
     "id_document": _("ID document check"), "video_call": _("video call"), "kba": _("knowledge-based questions"),
 }
+PAY_MESSAGES = {
+    "done": _("Thank you. We are confirming your payment with the payment provider; this page updates by itself."),
+    "back": _("The payment was not completed and nothing was charged. You can pay when you are ready."),
+    "card_declined": _("Your card was declined and nothing was charged. Try again with another card, or ask your "
+                       "bank."),
+    "failed": _("The payment did not go through and nothing was charged. Try again."),
+}
 
 
 @dataclass
@@ -133,13 +144,16 @@ class View:
     has_passkey: bool = False
     pending: dict[str, str] = field(default_factory=dict)  # participant id -> a check not available yet
     typed: dict[str, str] = field(default_factory=dict)  # signing fields as posted (kept on an error)
+    payment: Payment | None = None
+    confirming: bool = False  # back from the checkout, the webhook not seen yet: refresh
 
 
 class SigningPages:
     def __init__(self, db: Engine, secret: str, blob_dir: Any, *, notifier: Notifier | None = None,
                  send_code: Callable[[Participant, str], None] | None = None,
                  send_sms: Callable[[Participant, str], None] | None = None,
-                 signer: ceremony.DocumentSigner | None = None, public_url: str = "") -> None:
+                 signer: ceremony.DocumentSigner | None = None, public_url: str = "",
+                 payments: PaymentProvider | None = None) -> None:
         self.db = db
         self.secret = secret
         self.blobs = BlobStore(blob_dir)
@@ -147,6 +161,7 @@ class SigningPages:
         self.signer = signer
         self.pades: Any = None  # signing.pades.Pades, set at start-up when the app has a PKI: seals envelopes
         self.public_url = public_url
+        self.payments = payments
         self.email_code = EmailCode(secret.encode("utf-8"), send_code or (lambda p, code: None))
         self.sms_code = SmsCode(secret.encode("utf-8"), send_sms or (lambda p, code: None))
         self.codes: dict[str, OneTimeCode] = {"email_code": self.email_code, "sms_code": self.sms_code}
@@ -186,7 +201,8 @@ class SigningPages:
             version = db.get(AgreementVersion, envelope.agreement_version_id)
             if version is not None:
                 preview = preview_html(source_from_json(version.source))
-        view = View(lang=lang, envelope=envelope, me=me, people=people, preview=preview)
+        view = View(lang=lang, envelope=envelope, me=me, people=people, preview=preview,
+                    payment=payment.of_envelope(db, envelope.id))
         if envelope.status == "sent":
             for p in people:
                 if p.status not in ("notified", "opened"):
@@ -221,9 +237,31 @@ class SigningPages:
             "disclosure": _t(DISCLOSURE["en"]), "signer_ready": self.signer is not None,
             "signer_fields": self._field_views(view),
         }
+        context.update(self._payment_context(view, _t))
         html = templates.get_template("sign.html").render(context)
         return HTMLResponse(html, status_code=view.status, headers={"Cache-Control": "no-store",
                                                                    "Referrer-Policy": "no-referrer"})
+
+    def _payment_context(self, view: View, _t: Callable[[str], str]) -> dict[str, Any]:
+        pay, envelope, me = view.payment, view.envelope, view.me
+        assert envelope is not None and me is not None
+        if pay is None:
+            return {"payment": None, "pay_now": False, "waiting_payment": False}
+        waiting = payment.due_now(pay, envelope, view.people)
+        locale = "vi_VN" if view.lang == "vi" else "en_US"
+        amount = format_currency(to_major(pay.amount_minor, pay.currency), pay.currency, locale=locale)
+        error = None
+        if waiting and pay.last_error and not view.confirming:
+            error = _t(PAY_MESSAGES["card_declined" if pay.last_error in ("card_declined", "insufficient_funds",
+                                                                          "generic_decline") else "failed"])
+        return {"payment": pay, "pay_now": waiting and pay.participant_id == me.id, "waiting_payment": waiting,
+                "pay_amount": amount, "pay_error": error, "payments_ready": self.payments is not None,
+                "confirming": view.confirming and waiting}
+
+    async def seal_if_complete(self, envelope_id: str) -> None:
+        """Seal an envelope that something other than a signature completed (its payment's webhook)."""
+        if self.pades is not None:
+            await self._seal_if_complete(envelope_id)
 
     def _signing_screen(self, db: DB, me: Participant, lang: str) -> tuple[Any, Any, Any] | None:
         """(interview, state, screen) of the fields this participant's party fills in while signing."""
@@ -298,6 +336,10 @@ class SigningPages:
                 notice = request.query_params.get("m")
                 if notice in MESSAGES:
                     view.notice = translator(view.lang)(MESSAGES[notice])
+                back = request.query_params.get("pay")
+                if back in ("done", "back") and view.payment is not None and view.payment.status == "due":
+                    view.confirming = back == "done"
+                    view.notice = translator(view.lang)(PAY_MESSAGES[back])
                 return view
 
         return self._render(token, await run_in_threadpool(work))
@@ -341,6 +383,8 @@ class SigningPages:
             req = self._request(request)
             if step == "act":
                 return await self._act(token, pid, form, req)
+            if step == "pay":
+                return await self._pay(token, pid, request, req)
             handler = {"code": self._code, "verify": self._verify, "consent": self._consent,
                        "decline": self._decline, "delegate": self._delegate,
                        "passkey-options": self._passkey_options, "passkey": self._passkey}.get(step)
@@ -554,6 +598,28 @@ class SigningPages:
         if self.pades is not None:
             await self._seal_if_complete(me.envelope_id)
         return RedirectResponse(f"/sign/{token}", status_code=303)
+
+    async def _pay(self, token: str, pid: str, request: Request, req: envelopes.Request) -> Response:
+        """Off to the provider's hosted checkout (the open one, or a new one); never marks anything paid."""
+        if self.payments is None:
+            return self._render(token, await run_in_threadpool(
+                self._error_view, pid, {}, _("Payment is not configured on this server, so this step cannot be "
+                                             "completed yet. Contact the sender."), 503))
+        lang = await run_in_threadpool(lambda: self._error_view(pid, {}, None, 200).lang)
+        base = f"{(self.public_url or str(request.base_url)).rstrip('/')}/sign/{token}"
+        try:
+            started = await payment.start_checkout(lambda: DB(self.db), self.payments, pid,
+                                                   success_url=f"{base}?pay=done", cancel_url=f"{base}?pay=back",
+                                                   locale=lang, request=req)
+        except (EnvelopeError, TransitionError) as exc:
+            return self._render(token, await run_in_threadpool(self._error_view, pid, {}, str(exc), 409))
+        except PaymentError:
+            return self._render(token, await run_in_threadpool(
+                self._error_view, pid, {}, _("The payment service did not answer. Nothing was charged; try again "
+                                             "in a moment."), 502))
+        if started.url is None:
+            return RedirectResponse(f"/sign/{token}?pay=done", status_code=303)
+        return RedirectResponse(started.url, status_code=303)
 
     async def _seal_if_complete(self, envelope_id: str) -> None:
         """The last signature completes the envelope: seal it now (a failure leaves it pending, retried by

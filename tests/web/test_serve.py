@@ -64,7 +64,8 @@ def _free_port() -> int:
 def test_accord_serve_answers_healthz(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "ACCORD_DATA_DIR": str(tmp_path / "data")}
-    env.pop("ACCORD_DATABASE_URL", None)
+    for name in ("ACCORD_DATABASE_URL", "ACCORD_STRIPE_SECRET_KEY", "ACCORD_STRIPE_WEBHOOK_SECRET"):
+        env.pop(name, None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "accord", "serve", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -90,4 +91,5 @@ def test_accord_serve_answers_healthz(tmp_path: Path) -> None:
             proc.kill()
             out, _ = proc.communicate()
     assert '"path": "/healthz"' in out  # structured request log
+    assert "Payments: not configured (set ACCORD_STRIPE_SECRET_KEY" in out  # `make run` says so up front
     assert (tmp_path / "data" / "accord.db").is_file()
