@@ -13,6 +13,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -125,22 +127,32 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_webhook(args: argparse.Namespace) -> int:
     from integrations import webhooks
+
+    with _firm_session(args.firm) as (session, firm_id):
+        if firm_id is None:
+            return 2
+        try:
+            return _webhook(session, firm_id, args)
+        except webhooks.WebhookError as exc:
+            print(f"accord: {exc}", file=sys.stderr)
+            return 1
+
+
+@contextmanager
+def _firm_session(slug: str) -> Iterator[tuple[DB, int | None]]:
+    """A database session and the id of the firm `slug` (None, said on stderr, when there is none)."""
     from store.database import make_engine
     from store.models import Firm
 
-    settings = Settings.from_env()
-    db = make_engine(settings.database_url)
+    db = make_engine(Settings.from_env().database_url)
     try:
         with DB(db) as session:
-            firm = session.exec(select(Firm).where(Firm.slug == args.firm)).first()
+            firm = session.exec(select(Firm).where(Firm.slug == slug)).first()
             if firm is None or firm.id is None:
-                print(f"accord: no firm {args.firm!r}", file=sys.stderr)
-                return 2
-            try:
-                return _webhook(session, firm.id, args)
-            except webhooks.WebhookError as exc:
-                print(f"accord: {exc}", file=sys.stderr)
-                return 1
+                print(f"accord: no firm {slug!r}", file=sys.stderr)
+                yield session, None
+            else:
+                yield session, firm.id
     finally:
         db.dispose()
 
@@ -185,33 +197,24 @@ def _webhook(db: DB, firm_id: int, args: argparse.Namespace) -> int:
 def cmd_completion(args: argparse.Namespace) -> int:
     from integrations import webhooks
     from integrations.completion import outcomes
-    from store.database import make_engine
-    from store.models import Firm
 
-    settings = Settings.from_env()
-    db = make_engine(settings.database_url)
-    try:
-        with DB(db) as session:
-            firm = session.exec(select(Firm).where(Firm.slug == args.firm)).first()
-            if firm is None or firm.id is None:
-                print(f"accord: no firm {args.firm!r}", file=sys.stderr)
-                return 2
-            if args.completion_command == "retry":
-                try:
-                    webhooks.resend(session, firm.id, args.delivery)
-                except webhooks.WebhookError as exc:
-                    print(f"accord: {exc}", file=sys.stderr)
-                    return 1
-                print(f"delivery {args.delivery} queued")
-                return 0
-            for d, attempts in outcomes(session, firm.id, args.agreement):
-                print(json.dumps({"delivery": d.id, "kind": d.kind, "action": d.action_index, "status": d.status,
-                                  "attempts": [{"at": str(a.at), "ok": a.ok, "error": a.error, "request": a.request,
-                                                "response": a.response_body} for a in attempts]},
-                                 ensure_ascii=False, default=str))
+    with _firm_session(args.firm) as (session, firm_id):
+        if firm_id is None:
+            return 2
+        if args.completion_command == "retry":
+            try:
+                webhooks.resend(session, firm_id, args.delivery)
+            except webhooks.WebhookError as exc:
+                print(f"accord: {exc}", file=sys.stderr)
+                return 1
+            print(f"delivery {args.delivery} queued")
             return 0
-    finally:
-        db.dispose()
+        for d, attempts in outcomes(session, firm_id, args.agreement):
+            print(json.dumps({"delivery": d.id, "kind": d.kind, "action": d.action_index, "status": d.status,
+                              "attempts": [{"at": str(a.at), "ok": a.ok, "error": a.error, "request": a.request,
+                                            "response": a.response_body} for a in attempts]},
+                             ensure_ascii=False, default=str))
+        return 0
 
 
 def cmd_prefill_link(args: argparse.Namespace) -> int:

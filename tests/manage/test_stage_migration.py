@@ -11,9 +11,9 @@ from store import migrate
 from store.database import make_engine
 
 
-def test_0008_backfills_the_stage(manage_url: str) -> None:
-    migrate.upgrade(manage_url, "0004")
-    engine = make_engine(manage_url)
+def test_0008_backfills_the_stage(db_url: str) -> None:
+    migrate.upgrade(db_url, "0004")
+    engine = make_engine(db_url)
     t = dt.datetime(2026, 3, 2, 9)
     rows = {  # session: (completed?, [(envelope status, minutes after t)])
         "fresh": (False, []), "done": (True, []), "draft": (True, [("draft", 0)]),
@@ -35,7 +35,7 @@ def test_0008_backfills_the_stage(manage_url: str) -> None:
                     "seal_attempts, original_sha256, current_sha256, created_at, version) VALUES "
                     "(:id, 1, :sid, 'A', 'en', :status, 'none', 0, 'x', 'x', :at, 1)"),
                     {"id": f"{sid}-{n}", "sid": sid, "status": status, "at": t + dt.timedelta(minutes=minutes)})
-    migrate.upgrade(manage_url)
+    migrate.upgrade(db_url)
     with engine.connect() as conn:
         stages = dict(conn.execute(text("SELECT id, stage FROM interview_session")).all())
     engine.dispose()
