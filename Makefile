@@ -44,7 +44,7 @@ unit: $(STAMP)
 # ACCORD_TEST_POSTGRES_URL (.ci/run starts one on 127.0.0.1:55432).
 test-postgres: $(STAMP)
 	@test -n "$$ACCORD_TEST_POSTGRES_URL" || { echo "set ACCORD_TEST_POSTGRES_URL=postgresql://user@host:port/db" >&2; exit 1; }
-	ACCORD_TEST_DATABASE=postgresql $(BIN)/python -m pytest tests/store tests/signing tests/web tests/live tests/corpus
+	ACCORD_TEST_DATABASE=postgresql $(BIN)/python -m pytest tests/store tests/signing tests/web tests/live tests/corpus tests/integrations
 
 # The demo: the web wizard on 127.0.0.1:8000 (SQLite in ./data, demo firm seeded), printing the
 # applicant link. `make run-terminal` runs the same interview in the terminal instead.
