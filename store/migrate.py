@@ -23,6 +23,12 @@ def config() -> Config:
     return cfg
 
 
+def ours(name: str | None, type_: str, _parents: object = None) -> bool:
+    """Alembic's `include_name`: our tables only. procrastinate's (`procrastinate_*`, installed by
+    revision 0010 on PostgreSQL) are the queue library's, not models of `store.models`."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 def head() -> str | None:
     return ScriptDirectory.from_config(config()).get_current_head()
 

@@ -10,13 +10,14 @@ from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 import store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from store.migrate import ours
 
 target_metadata = SQLModel.metadata
 
 
 def run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      compare_type=True)
+                      compare_type=True, include_name=ours)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -30,7 +30,9 @@ def test_migrations_apply_to_an_empty_sqlite_file(tmp_path: Path) -> None:
 
 def test_models_and_migrations_agree(db_engine: Engine) -> None:
     with db_engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata)
+        # procrastinate's own tables (revision 0010, PostgreSQL) are the queue library's, not our models.
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": migrate.ours})
+        diff = compare_metadata(context, SQLModel.metadata)
     assert diff == []
 
 
