@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -164,7 +165,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if provider is None:
         print("Payments: not configured (set ACCORD_STRIPE_SECRET_KEY and ACCORD_STRIPE_WEBHOOK_SECRET; "
               "see docs/payments.md). Payers see that payment is not configured.", flush=True)
-    from accord.worker_cmd import build_worker, registry
+    from accord.worker_cmd import build_runner, registry
+    from jobs.queue import QueueConfigError
     from jobs.worker import start_thread
     from manage.live import broadcaster_for
 
@@ -176,10 +178,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
                      sms=sms_sender(settings), integrations=registry(settings), payments=provider,
                      broadcaster=broadcaster_for(settings.database_url))
     # The outbox worker runs in-process (webhooks, on-completion actions) unless ACCORD_WORKER=off,
-    # for deployments that run `accord worker` processes instead.
+    # for deployments that run `accord worker` processes instead; ACCORD_QUEUE picks its backend.
     stop = None
     if os.environ.get("ACCORD_WORKER", "on") != "off":
-        _thread, stop = start_thread(build_worker(db, settings, mail), interval=0.5)
+        try:
+            runner = build_runner(db, settings, mail)
+        except QueueConfigError as exc:
+            print(f"accord: {exc}", file=sys.stderr)
+            db.dispose()
+            return 2
+        _thread, stop = start_thread(runner, interval=0.5)
     # Open console event streams never end by themselves: give them 5 s to close on shutdown.
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, timeout_graceful_shutdown=5)
     if stop is not None:

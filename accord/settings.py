@@ -33,6 +33,8 @@ class Settings:
     stripe_secret_key: str = ""
     stripe_webhook_secret: str = ""
     stripe_api_base: str = ""  # empty: Stripe itself; the tests point it at a Stripe-protocol peer
+    # The outbox worker's transport: "table" (embedded, any database) or "procrastinate" (PostgreSQL).
+    queue: str = "table"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,7 +47,8 @@ class Settings:
         `ACCORD_DEMO_AGENT` (0: do not create the demo agent account; default 1),
         `ACCORD_SMS_URL`/`ACCORD_SMS_ACCOUNT`/`ACCORD_SMS_TOKEN`/`ACCORD_SMS_FROM` (SMS codes' gateway),
         `ACCORD_STRIPE_SECRET_KEY` / `ACCORD_STRIPE_WEBHOOK_SECRET` (payments; see docs/payments.md),
-        `ACCORD_STRIPE_API_BASE` (another Stripe API address: tests only)."""
+        `ACCORD_STRIPE_API_BASE` (another Stripe API address: tests only), `ACCORD_QUEUE` (`table`, the
+        default, or `procrastinate` on PostgreSQL: how the outbox worker queues deliveries)."""
         env = os.environ if env is None else env
         data_dir = Path(env.get("ACCORD_DATA_DIR") or "data")
         url = env.get("ACCORD_DATABASE_URL") or f"sqlite:///{data_dir / 'accord.db'}"
@@ -65,4 +68,5 @@ class Settings:
             stripe_secret_key=env.get("ACCORD_STRIPE_SECRET_KEY", ""),
             stripe_webhook_secret=env.get("ACCORD_STRIPE_WEBHOOK_SECRET", ""),
             stripe_api_base=env.get("ACCORD_STRIPE_API_BASE", ""),
+            queue=(env.get("ACCORD_QUEUE") or "table").strip().lower(),
         )

@@ -26,7 +26,7 @@ from accord.settings import Settings
 
 if TYPE_CHECKING:
     from integrations.connectors import Registry
-    from jobs.worker import Worker
+    from jobs.worker import Runner, Worker
     from signing.mail import Mailer
 
 
@@ -64,12 +64,34 @@ def build_worker(db: Engine, settings: Settings, mailer: Mailer | None, *,
     return Worker(db, consumers, lease=lease)
 
 
+def build_runner(db: Engine, settings: Settings, mailer: Mailer | None, *,
+                 lease: dt.timedelta = dt.timedelta(seconds=60), concurrency: int = 4, sweep_every: float = 30.0,
+                 stalled_after: float = 30.0) -> Runner:
+    """The worker of the backend `ACCORD_QUEUE` names: the table worker itself, or the same worker
+    behind procrastinate's jobs (`jobs.queue`). Raises `QueueConfigError` for a backend the
+    database cannot carry."""
+    from jobs.queue import QueueWorker, backend
+
+    kind = backend(settings.database_url, settings.queue)
+    worker = build_worker(db, settings, mailer, lease=lease)
+    if kind == "table":
+        return worker
+    return QueueWorker(worker, settings.database_url, concurrency=concurrency, sweep_every=sweep_every,
+                       stalled_after=stalled_after)
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker = sub.add_parser("worker", help="deliver the outbox: webhooks and on-completion actions, with retries")
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
     worker.add_argument("--interval", type=float, default=1.0, help="seconds between idle passes (default 1)")
     worker.add_argument("--lease", type=float, default=60.0,
                         help="seconds a claimed delivery is held before another worker may retry it (default 60)")
+    queue = worker.add_argument_group("ACCORD_QUEUE=procrastinate", "the PostgreSQL job queue (docs/webhooks.md)")
+    queue.add_argument("--concurrency", type=int, default=4, help="deliveries in flight at once (default 4)")
+    queue.add_argument("--sweep", type=float, default=30.0,
+                       help="seconds between sweeps for chains without a job and jobs of dead workers (default 30)")
+    queue.add_argument("--stalled-after", type=float, default=30.0,
+                       help="seconds without a heartbeat after which a worker counts as dead (default 30)")
     hook = sub.add_parser("webhook", help="a firm's outbound webhooks")
     hook.add_argument("--firm", default="demo", help="the firm's slug (default: demo)")
     hs = hook.add_subparsers(dest="webhook_command", required=True)
@@ -105,18 +127,26 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from accord.serve import mailer, prepare
+    from jobs.queue import QueueConfigError, QueueWorker
     from web.app import configure_logging
 
     configure_logging()
     settings = Settings.from_env()
     db = prepare(settings)
-    worker = build_worker(db, settings, mailer(settings), lease=dt.timedelta(seconds=args.lease))
+    try:
+        worker = build_runner(db, settings, mailer(settings), lease=dt.timedelta(seconds=args.lease),
+                              concurrency=args.concurrency, sweep_every=args.sweep, stalled_after=args.stalled_after)
+    except QueueConfigError as exc:
+        print(f"accord: {exc}", file=sys.stderr)
+        db.dispose()
+        return 2
     if args.once:
-        print(f"attempts: {worker.run_once()}")
+        done = worker.run_once()
+        print(f"dispatched: {done}" if isinstance(worker, QueueWorker) else f"attempts: {done}")
         return 0
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print("worker running", flush=True)
+    print(f"worker running ({settings.queue or 'table'})", flush=True)
     try:
         worker.run(stop, args.interval)
     except KeyboardInterrupt:

@@ -19,8 +19,9 @@ died after the receiver answered but before the result was recorded.
 
 The embedded default needs no extra server (it runs in `accord serve` or as `accord worker`,
 on SQLite or PostgreSQL; several `accord worker` processes can share a PostgreSQL database, the
-claims and leases keep them apart). A queue library for the scale path (procrastinate on
-PostgreSQL) would sit behind the same `Consumer`s; it is not wired yet (docs/webhooks.md).
+claims and leases keep them apart). The scale path, `ACCORD_QUEUE=procrastinate` (`jobs.queue`),
+keeps this class's dispatch, attempt and record and hands claiming and scheduling to procrastinate's
+jobs on PostgreSQL (docs/webhooks.md, "Running workers").
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -77,6 +78,14 @@ class Consumer(Protocol):
         ...
 
 
+class Runner(Protocol):
+    """What `accord worker` and `accord serve` run: this module's `Worker` or `jobs.queue.QueueWorker`."""
+
+    def run(self, stop: threading.Event, interval: float = 1.0) -> None: ...
+
+    def run_once(self) -> int: ...
+
+
 def aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
@@ -89,6 +98,9 @@ class Worker:
         self.clock = clock or SystemClock()
         self.lease = lease
         self.batch = batch
+        # Called with the deliveries of an event before its dispatch commits (the procrastinate
+        # backend queues their jobs there, in the same transaction).
+        self.after_dispatch: Callable[[DB, list[Delivery]], None] | None = None
 
     # -- 1. dispatch ------------------------------------------------------------------------
 
@@ -117,12 +129,16 @@ class Worker:
                 return 0
             event = db.get(OutboxEvent, event_id)
             assert event is not None
+            made: list[Delivery] = []
             for consumer in self.consumers.values():
                 for endpoint_id, action_index in consumer.targets(db, event):
-                    db.add(Delivery(firm_id=event.firm_id, outbox_id=event.id or 0, kind=consumer.kind,
-                                    endpoint_id=endpoint_id, action_index=action_index,
-                                    agreement_id=event.agreement_id, seq=event.seq, next_attempt_at=now,
-                                    created_at=now))
+                    made.append(Delivery(firm_id=event.firm_id, outbox_id=event.id or 0, kind=consumer.kind,
+                                         endpoint_id=endpoint_id, action_index=action_index,
+                                         agreement_id=event.agreement_id, seq=event.seq, next_attempt_at=now,
+                                         created_at=now))
+            db.add_all(made)
+            if made and self.after_dispatch is not None:
+                self.after_dispatch(db, made)
             db.commit()
             return 1
 
@@ -236,7 +252,7 @@ class Worker:
                 stop.wait(interval)
 
 
-def start_thread(worker: Worker, interval: float = 1.0) -> tuple[threading.Thread, threading.Event]:
+def start_thread(worker: Runner, interval: float = 1.0) -> tuple[threading.Thread, threading.Event]:
     """Run `worker` in a daemon thread (how `accord serve` runs it in-process)."""
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop, interval), name="accord-worker", daemon=True)
