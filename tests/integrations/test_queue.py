@@ -81,6 +81,11 @@ def jobs(engine: Engine) -> list[tuple[str, str, str]]:
     return [(r[0], r[1], r[2]) for r in rows]
 
 
+def statuses(engine: Engine) -> set[str]:
+    with DB(engine) as db:
+        return {d.status for d in db.exec(select(Delivery)).all()}
+
+
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -161,8 +166,8 @@ def test_events_arrive_in_order_per_agreement_and_a_resend_goes_out_again(
         for agreement, expected in emitted.items():
             assert [a["id"] for a in receiver.accepted if a["agreement_id"] == agreement] == expected
             assert [a["seq"] for a in receiver.accepted if a["agreement_id"] == agreement] == [1, 2, 3, 4, 5]
+        wait_for(lambda: statuses(db_engine) == {"delivered"}, 20, "every delivery recorded")
         with DB(db_engine) as db:
-            wait_for(lambda: all(d.status == "delivered" for d in db.exec(select(Delivery)).all()), 20, "recorded")
             assert len(db.exec(select(DeliveryAttempt)).all()) == 15  # the same delivery log as the table worker
             first = db.exec(select(Delivery).where(Delivery.agreement_id == "agr-b", Delivery.seq == 1)).one()
             assert first.id is not None
@@ -213,7 +218,6 @@ def test_receiver_down_ten_minutes_gets_everything_in_order(db_engine: Engine, d
         ids = receiver.ids()
         assert list(dict.fromkeys(ids)) == emitted  # in sequence order, none lost
         assert len(ids) == 5 and ids[0] == ids[1]  # the one answered with 500 came again, same id
-        with DB(db_engine) as db:
-            wait_for(lambda: {d.status for d in db.exec(select(Delivery)).all()} == {"delivered"}, 20, "recorded")
+        wait_for(lambda: statuses(db_engine) == {"delivered"}, 20, "every delivery recorded")
     finally:
         receiver.stop()
