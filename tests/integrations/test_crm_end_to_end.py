@@ -6,7 +6,11 @@ The agent starts a session from CRM record 42 (`accord prefill-link`, the consol
 the command line); the interview opens prefilled; the customer finishes it; the envelope is sent
 automatically (`auto_send`); the customer identifies by e-mail code, is told the PO number is
 missing, types it, and signs; the envelope completes and is sealed; the worker then writes the PO
-number, the seats and the agreement's id back to record 42 and provisions the account."""
+number, the seats and the agreement's id back to record 42 and provisions the account.
+
+Under `make test-postgres` the server's worker is the procrastinate backend (`ACCORD_QUEUE=
+procrastinate`): the same `on completion` actions and `auto_send` run as procrastinate jobs; on
+SQLite it is the embedded table worker."""
 
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ from sqlmodel import select
 
 from store.database import make_engine
 from store.models import Delivery, Envelope
-from store.testdb import scratch_database
+from store.testdb import ON_POSTGRES, scratch_database
 
 PO = "PO-2026-117"
 
@@ -77,7 +81,8 @@ def test_crm_record_to_signed_agreement_and_back(browser: Browser, tmp_path: Pat
         server = LiveServer(data, database_url=url, env={
             "ACCORD_SMTP_HOST": "127.0.0.1", "ACCORD_SMTP_PORT": str(inbox.port), "ACCORD_MAIL_FROM": "a@test.invalid",
             "ACCORD_INTERVIEWS_DIR": str(interviews), "ACCORD_INTEGRATIONS_FILE": str(tmp_path / "integrations.yml"),
-            "ACCORD_TEST_CRM_CLIENT_ID": "accord-client", "ACCORD_TEST_CRM_CLIENT_SECRET": "s3cret-from-env"})
+            "ACCORD_TEST_CRM_CLIENT_ID": "accord-client", "ACCORD_TEST_CRM_CLIENT_SECRET": "s3cret-from-env",
+            "ACCORD_QUEUE": "procrastinate" if ON_POSTGRES else "table"})
         server.env["ACCORD_PUBLIC_URL"] = server.url
         with server:
             # The agent: a signed start link for record 42 (the console will call the same function).
