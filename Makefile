@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/signing.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/delivery.py
 
 # The runner's own strings: re-extract the template from the code, then merge it into every
 # catalog (accord/locale/<lang>/LC_MESSAGES/accord.po); translate what comes out empty or fuzzy.
