@@ -253,6 +253,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\naccord: " + _("interrupted"), file=sys.stderr)
         return 130
+    except Exception as exc:
+        from store.secretbox import SecretBoxError
+
+        if isinstance(exc, SecretBoxError):  # a missing or malformed ACCORD_ENCRYPTION_KEYS: say so, no traceback
+            print(f"accord: {exc}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":

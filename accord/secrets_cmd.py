@@ -34,6 +34,7 @@ def cmd_secrets(args: argparse.Namespace) -> int:
         return 0
     from accord.serve import configure_encryption, secret_key
     from integrations import webhooks
+    from store import migrate
     from store.database import make_engine
 
     settings = Settings.from_env()
@@ -47,6 +48,10 @@ def cmd_secrets(args: argparse.Namespace) -> int:
         return 2
     db = make_engine(settings.database_url)
     try:
+        if not migrate.is_current(db):
+            print(f"accord: the database is at revision {migrate.current_revision(db) or 'none'}, not "
+                  f"{migrate.head()}: run `accord worker --once` (it migrates) first", file=sys.stderr)
+            return 2
         with DB(db) as session:
             count = webhooks.reseal_all(session)
     except secretbox.SecretBoxError as exc:

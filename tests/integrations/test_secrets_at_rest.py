@@ -118,7 +118,12 @@ def test_rotate_key_command_reencrypts_every_secret(tmp_path: Path) -> None:
                                   env={**base, secretbox.ENV_KEYS: keys}, capture_output=True, text=True,
                                   timeout=120)
 
+        unmigrated = accord(old, "secrets", "rotate-key")
+        assert unmigrated.returncode == 2 and "run `accord worker --once`" in unmigrated.stderr
         db = prepare(Settings.from_env({**base, secretbox.ENV_KEYS: old}))
+        malformed = accord("not-a-key", "webhook", "list")
+        assert malformed.returncode == 2 and "key 1 is not a Fernet key" in malformed.stderr
+        assert "Traceback" not in malformed.stderr
         receiver = Receiver().start()
         try:
             assert accord(old, "webhook", "allow-private", "yes").returncode == 0
