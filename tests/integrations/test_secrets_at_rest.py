@@ -17,7 +17,7 @@ from sqlmodel import Session as DB
 from sqlmodel import select
 from webhook_receiver import Receiver
 
-from accord.serve import prepare
+from accord.serve import configure_encryption, prepare
 from accord.settings import Settings
 from integrations import webhooks
 from store import migrate, secretbox
@@ -219,3 +219,19 @@ def test_the_migration_needs_a_key_only_when_there_is_something_to_encrypt(tmp_p
             assert migrate.current_revision(url) == "0005" and raw_secrets(engine) == ["whsec_plain"]
         finally:
             engine.dispose()
+
+
+def test_without_keys_the_server_derives_one_from_its_secret_key_file(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(secretbox.ENV_KEYS, raising=False)
+    monkeypatch.delenv(secretbox.ENV_SECRET, raising=False)
+    settings = Settings.from_env({"ACCORD_DATA_DIR": str(tmp_path)})
+    configure_encryption(settings)
+    sealed = secretbox.seal("whsec_derived")
+    server_key = (tmp_path / "secret_key").read_text(encoding="utf-8").strip()  # made by the first start
+    assert secretbox.Keyring([secretbox.derive_key(server_key)]).unseal(sealed) == "whsec_derived"
+    configure_encryption(settings)  # the next start: the same file, the same key
+    assert secretbox.unseal(sealed) == "whsec_derived"
+    monkeypatch.setenv(secretbox.ENV_KEYS, f"{secretbox.new_key()},{secretbox.derive_key(server_key)}")
+    configure_encryption(settings)  # moving to ACCORD_ENCRYPTION_KEYS with the derived key kept second
+    assert secretbox.unseal(sealed) == "whsec_derived" and secretbox.current().reseal(sealed) != sealed
