@@ -45,7 +45,8 @@ class Settings:
         `ACCORD_DEMO_AGENT` (0: do not create the demo agent account; default 1),
         `ACCORD_SMS_URL`/`ACCORD_SMS_ACCOUNT`/`ACCORD_SMS_TOKEN`/`ACCORD_SMS_FROM` (SMS codes' gateway),
         `ACCORD_STRIPE_SECRET_KEY` / `ACCORD_STRIPE_WEBHOOK_SECRET` (payments; see docs/payments.md),
-        `ACCORD_STRIPE_API_BASE` (another Stripe API address: tests only)."""
+        `ACCORD_STRIPE_API_BASE` (another Stripe API address: tests only). `ACCORD_ENCRYPTION_KEYS`
+        (secrets at rest) is read by `accord.serve.configure_encryption` (store/secretbox.py)."""
         env = os.environ if env is None else env
         data_dir = Path(env.get("ACCORD_DATA_DIR") or "data")
         url = env.get("ACCORD_DATABASE_URL") or f"sqlite:///{data_dir / 'accord.db'}"
