@@ -32,7 +32,9 @@ class AutoSend:
         self.registry, self.blobs, self.notifier = registry, BlobStore(blob_dir), notifier
 
     def _wanted(self, db: DB, event: OutboxEvent) -> SessionRow | None:
-        if event.type != SESSION_COMPLETED:
+        # Most installations list no interview: then no event costs a query (every completed
+        # session passes through here).
+        if event.type != SESSION_COMPLETED or not any(f.auto_send for f in self.registry.firms.values()):
             return None
         firm = db.get(Firm, event.firm_id)
         session = db.get(SessionRow, event.agreement_id)

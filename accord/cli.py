@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_verify = audit_sub.add_parser("verify", help="recompute an envelope's audit chain from the database")
     audit_verify.add_argument("envelope", help="the envelope id")
+    from accord.secrets_cmd import add_parser as add_secrets_parser
+
+    add_secrets_parser(sub)
     from accord.staff_cmd import add_parser as add_staff_parser
 
     add_staff_parser(sub)
@@ -224,6 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from accord.envelope_cmd import cmd_envelope
 
             return cmd_envelope(args)
+        if args.command == "secrets":
+            from accord.secrets_cmd import cmd_secrets
+
+            return cmd_secrets(args)
         if args.command == "staff":
             from accord.staff_cmd import cmd_staff
 
@@ -246,6 +253,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\naccord: " + _("interrupted"), file=sys.stderr)
         return 130
+    except Exception as exc:
+        from store.secretbox import SecretBoxError
+
+        if isinstance(exc, SecretBoxError):  # a missing or malformed ACCORD_ENCRYPTION_KEYS: say so, no traceback
+            print(f"accord: {exc}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":

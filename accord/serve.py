@@ -38,6 +38,7 @@ def prepare(settings: Settings) -> Engine:
     from store.database import make_engine
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    configure_encryption(settings)  # before migrating: a migration may encrypt stored secrets
     db = make_engine(settings.database_url)
     migrate.upgrade(db)
     seed(db, settings.interviews_dir)
@@ -89,6 +90,18 @@ def secret_key(settings: Settings, env: dict[str, str] | None = None) -> str:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(secrets.token_urlsafe(48))
     return path.read_text(encoding="utf-8").strip()
+
+
+def configure_encryption(settings: Settings, env: dict[str, str] | None = None) -> None:
+    """The key ring for secrets at rest (`store.secretbox`): `ACCORD_ENCRYPTION_KEYS`, else the
+    key derived from the server's secret key (`secret_key` above)."""
+    from store import secretbox
+
+    source = os.environ if env is None else env
+    if source.get(secretbox.ENV_KEYS, "").strip():
+        secretbox.configure(secretbox.from_env(source))
+    else:
+        secretbox.configure(secretbox.from_env(source, secret_key=secret_key(settings, env)))
 
 
 def web_options(settings: Settings) -> WebOptions:

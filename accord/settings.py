@@ -48,7 +48,9 @@ class Settings:
         `ACCORD_SMS_URL`/`ACCORD_SMS_ACCOUNT`/`ACCORD_SMS_TOKEN`/`ACCORD_SMS_FROM` (SMS codes' gateway),
         `ACCORD_STRIPE_SECRET_KEY` / `ACCORD_STRIPE_WEBHOOK_SECRET` (payments; see docs/payments.md),
         `ACCORD_STRIPE_API_BASE` (another Stripe API address: tests only), `ACCORD_QUEUE` (`table`, the
-        default, or `procrastinate` on PostgreSQL: how the outbox worker queues deliveries)."""
+        default, or `procrastinate` on PostgreSQL: how the outbox worker queues deliveries).
+        `ACCORD_ENCRYPTION_KEYS` (secrets at rest) is read by `accord.serve.configure_encryption`
+        (store/secretbox.py)."""
         env = os.environ if env is None else env
         data_dir = Path(env.get("ACCORD_DATA_DIR") or "data")
         url = env.get("ACCORD_DATABASE_URL") or f"sqlite:///{data_dir / 'accord.db'}"

@@ -171,10 +171,13 @@ def cmd_webhook(args: argparse.Namespace) -> int:
 @contextmanager
 def _firm_session(slug: str) -> Iterator[tuple[DB, int | None]]:
     """A database session and the id of the firm `slug` (None, said on stderr, when there is none)."""
+    from accord.serve import configure_encryption
     from store.database import make_engine
     from store.models import Firm
 
-    db = make_engine(Settings.from_env().database_url)
+    settings = Settings.from_env()
+    configure_encryption(settings)  # webhook secrets are stored encrypted
+    db = make_engine(settings.database_url)
     try:
         with DB(db) as session:
             firm = session.exec(select(Firm).where(Firm.slug == slug)).first()

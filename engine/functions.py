@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
@@ -65,14 +65,21 @@ def currency(value: Any, symbol: str | None = None, decimals: bool = True, code:
         number = float(value)
     except (TypeError, ValueError):
         return str(value)
-    cur = code or CONTEXT.currency
+    return _currency(number, symbol, bool(decimals), code, code or CONTEXT.currency, CONTEXT.language)
+
+
+@lru_cache(maxsize=4096)
+def _currency(number: float, symbol: str | None, decimals: bool, code: str | None, cur: str, language: str) -> str:
+    """Remembered: Babel builds the number pattern on every call, and a screen shows the same
+    amounts again and again (a tenth of planning a loan screen, `bench/web.py`)."""
     digits = babel_numbers.get_currency_precision(cur) if decimals else 0
     if symbol is not None:
         # a symbol of the author's own: cents unless a currency code says otherwise
         digits = (babel_numbers.get_currency_precision(code) if code else 2) if decimals else 0
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
-        return f"{symbol}{babel_numbers.format_decimal(round(number, digits), format=pattern, locale=locale())}"
-    return babel_numbers.format_currency(number, cur, locale=locale(), currency_digits=decimals,
+        amount = babel_numbers.format_decimal(round(number, digits), format=pattern, locale=_babel_locale(language))
+        return f"{symbol}{amount}"
+    return babel_numbers.format_currency(number, cur, locale=_babel_locale(language), currency_digits=decimals,
                                          format=None if decimals else "¤#,##0")
 
 

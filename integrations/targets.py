@@ -5,15 +5,19 @@ is loopback, private, link-local (cloud metadata at 169.254.169.254), multicast,
 unspecified refuses the call unless the firm allows private targets. Redirects are never
 followed (`integrations.http`), so a public URL cannot bounce the call to a private one.
 
-Known gap: the address is checked at resolution and then resolved again by the HTTP client, so
-a DNS server that changes its answer between the two (rebinding) is not stopped here; put the
-workers behind an egress proxy that enforces the same rule where that matters."""
+Rebinding: `resolve` looks the host up once and `integrations.http` connects to exactly the
+addresses it checked (the URL's host name still goes in the Host header, the TLS SNI and the
+certificate check), so a DNS server that answers differently the second time is never asked a
+second time."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 
 class TargetRefused(Exception):
@@ -27,22 +31,58 @@ def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
             or address.is_reserved or address.is_unspecified or not address.is_global)
 
 
-def check(url: str, *, allow_private: bool = False) -> None:
-    """Raise `TargetRefused` unless `url` may be called (see the module docstring)."""
+Resolver = Callable[..., list[tuple[Any, ...]]]  # socket.getaddrinfo's signature
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """A checked URL: its host name and port, and the addresses to connect to (in resolver order)."""
+
+    host: str
+    port: int
+    addresses: tuple[str, ...]
+
+
+def _parts(url: str) -> SplitResult:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetRefused("the URL must start with http:// or https:// and name a host")
     if parts.username or parts.password:
         raise TargetRefused("the URL must not carry a user name or password")
-    if allow_private:
-        return
+    return parts
+
+
+def check(url: str, *, allow_private: bool = False) -> None:
+    """Raise `TargetRefused` unless `url` may be called (see the module docstring). When private
+    targets are allowed the host is not looked up here (an endpoint may be added before its DNS)."""
+    _parts(url)
+    if not allow_private:
+        resolve(url, allow_private=False)
+
+
+def resolve(url: str, *, allow_private: bool = False, resolver: Resolver | None = None) -> Pinned:
+    """Look the host up once, check every address (unless private targets are allowed) and return
+    them for the connection to use: the only resolution of the call."""
+    parts = _parts(url)
+    host = parts.hostname or ""
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                                   type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise TargetRefused(f"the host {parts.hostname} does not resolve") from exc
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise TargetRefused("the URL's port is not a number between 0 and 65535") from exc
+    lookup = resolver or socket.getaddrinfo  # looked up now, so a test may patch socket.getaddrinfo
+    try:
+        infos = lookup(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise TargetRefused(f"the host {host} does not resolve") from exc
+    addresses: list[str] = []
     for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if _forbidden(address):
-            raise TargetRefused(f"the host {parts.hostname} resolves to a private or loopback address "
+        text = str(info[4][0]).split("%", 1)[0]
+        address = ipaddress.ip_address(text)
+        if not allow_private and _forbidden(address):
+            raise TargetRefused(f"the host {host} resolves to a private or loopback address "
                                 f"({address}); the firm's settings do not allow private targets")
+        if text not in addresses:
+            addresses.append(text)
+    if not addresses:
+        raise TargetRefused(f"the host {host} does not resolve")
+    return Pinned(host=host, port=port, addresses=tuple(addresses))

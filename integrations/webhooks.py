@@ -21,7 +21,7 @@ from sqlmodel import col, select
 
 from integrations import http, signature, targets
 from jobs.worker import Outcome, aware
-from store import outbox
+from store import outbox, secretbox
 from store.models import (
     Delivery,
     DeliveryAttempt,
@@ -81,7 +81,7 @@ def add(db: DB, firm_id: int, url: str, events: list[str] | None = None, descrip
     db.add(endpoint)
     db.flush()
     secret = new_secret()
-    db.add(WebhookSecret(endpoint_id=endpoint.id or 0, secret=secret))
+    db.add(WebhookSecret(endpoint_id=endpoint.id or 0, sealed=secretbox.seal(secret)))
     db.commit()
     db.refresh(endpoint)
     return endpoint, secret
@@ -110,7 +110,7 @@ def rotate(db: DB, firm_id: int, endpoint_id: int, keep_old: dt.timedelta = dt.t
             old.expires_at = now + keep_old
             db.add(old)
     secret = new_secret()
-    db.add(WebhookSecret(endpoint_id=found.id or 0, secret=secret, created_at=now))
+    db.add(WebhookSecret(endpoint_id=found.id or 0, sealed=secretbox.seal(secret), created_at=now))
     db.commit()
     return secret
 
@@ -119,6 +119,28 @@ def active_secrets(db: DB, endpoint_id: int, now: dt.datetime) -> list[WebhookSe
     rows = db.exec(select(WebhookSecret).where(WebhookSecret.endpoint_id == endpoint_id)
                    .order_by(col(WebhookSecret.id))).all()
     return [s for s in rows if s.expires_at is None or aware(s.expires_at) > now]
+
+
+def secret_of(row: WebhookSecret) -> str:
+    """The plain secret of a stored row (`SecretBoxError` if the configured keys cannot open it)."""
+    return secretbox.unseal(row.sealed)
+
+
+def reseal_all(db: DB) -> int:
+    """Re-encrypt every stored signing secret under the first key of the key ring (key rotation;
+    a value left in plain text is encrypted). All or nothing: one that cannot be opened raises
+    `SecretBoxError` and nothing is written. Returns how many rows were rewritten."""
+    ring = secretbox.current()
+    rows = list(db.exec(select(WebhookSecret).order_by(col(WebhookSecret.id))).all())
+    try:
+        for row in rows:
+            row.sealed = ring.reseal(row.sealed)
+            db.add(row)
+    except secretbox.SecretBoxError:
+        db.rollback()
+        raise
+    db.commit()
+    return len(rows)
 
 
 def set_active(db: DB, firm_id: int, endpoint_id: int, active: bool) -> WebhookEndpoint:
@@ -151,7 +173,11 @@ def post_signed(db: DB, ep: WebhookEndpoint, data: dict[str, Any], now: dt.datet
     """POST `data` to the endpoint, signed by every active secret; the outcome for the log."""
     body = body_bytes(data)
     stamp = int(now.timestamp())
-    keys = [s.secret for s in active_secrets(db, ep.id or 0, now)]
+    try:
+        keys = [secret_of(s) for s in active_secrets(db, ep.id or 0, now)]
+    except secretbox.SecretBoxError as exc:  # a key-ring mistake: retried, so fixing the keys delivers it
+        log.error("webhook not signed: %s", exc)
+        return Outcome(ok=False, request={"method": "POST", "url": ep.url}, error=f"not sent: {exc}")
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "Accord-Event-Id": str(data["id"]),
                "Accord-Event-Type": str(data["type"]), signature.HEADER: signature.header(keys, stamp, body)}
     logged = {k: v for k, v in headers.items() if k != signature.HEADER}

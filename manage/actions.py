@@ -162,8 +162,8 @@ def invite(db: DB, scope: Scope, interview: str, lang: str, prefill: Prefill, *,
 
 
 def _progress(iv: engine.Interview, state: engine.State) -> StepProgress:
-    """Where the prefilled applicant starts, for the console's columns (planned on a copy, as
-    `web.flow.planned` does after every step: planning may compute variables)."""
+    """Where the prefilled applicant starts, for the console's columns (planned on a copy:
+    planning may compute variables, and the state saved must stay what the prefill made it)."""
     copy = engine.State.from_json(state.to_json())
     screen = engine.plan(iv, copy)
     name, email = engine.contact(iv, copy)

@@ -385,13 +385,14 @@ class WebhookEndpoint(SQLModel, table=True):
 
 class WebhookSecret(SQLModel, table=True):
     """A signing secret of an endpoint. Several may be active at once (rotation): every active one
-    signs each delivery (one `v1=` per secret); an old one stops at `expires_at`."""
+    signs each delivery (one `v1=` per secret); an old one stops at `expires_at`. The secret is
+    stored encrypted (`store.secretbox`, column `secret`): read it with `integrations.webhooks.secret_of`."""
 
     __tablename__ = "webhook_secret"
 
     id: int | None = Field(default=None, primary_key=True)
     endpoint_id: int = Field(sa_column=Column(Integer, ForeignKey("webhook_endpoint.id"), nullable=False, index=True))
-    secret: str = Field(sa_column=Column(Text, nullable=False))
+    sealed: str = Field(sa_column=Column("secret", Text, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     expires_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 

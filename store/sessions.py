@@ -107,7 +107,7 @@ def start_session(db: DB, firm: Firm, version: InterviewVersion, lang: str, *,
     `session.started` event). `url_args` are what the interview reads as `url_args` (the CRM
     record a session was started from); `agent_id` the staff member who started it."""
     state = compile_version(version).start(lang=lang, url_args=url_args)
-    session = Session(firm_id=_id(firm), interview_version_id=_id(version), lang=state.lang, state=_state_json(state),
+    session = Session(firm_id=_id(firm), interview_version_id=_id(version), lang=state.lang, state=state_json(state),
                       agent_id=agent_id)
     db.add(session)
     db.flush()
@@ -205,7 +205,7 @@ Row = TypeVar("Row", Session, SessionSnapshot)
 
 
 def save_step(db: Unit, session: Row, state: engine.State, progress: StepProgress | None = None, *,
-              completed: bool = False) -> Row:
+              completed: bool = False, data: dict[str, Any] | None = None) -> Row:
     """Write `state` as the session's new state and append its new log entries, in one
     transaction, committed before returning.
 
@@ -225,12 +225,17 @@ def save_step(db: Unit, session: Row, state: engine.State, progress: StepProgres
     `progress` (when given) updates the console's denormalised columns in the same UPDATE:
     `current_block`, `current_section`, `progress`, `display_name` and `contact_email` (each
     kept when the new value is None: an answer is never un-learnt by going back) and the
-    interview's side of `stage` (`store.stage`)."""
+    interview's side of `stage` (`store.stage`).
+
+    `data` is `state_json(state)` when the caller took it already: a step takes it before planning
+    the next screen on the same state (`web.flow.plan_next`), so planning needs no copy of it."""
     completed = completed or (progress is not None and progress.completed)
     # A snapshot knows how many events were stored when it was read; the version guard proves
     # that is still so when its UPDATE goes through (only save_step writes both, together).
     logged = session.logged if isinstance(session, SessionSnapshot) else None
-    job = Job(_StepWrite(session.id, session.version, _state_json(state), state.lang, state.logged, state.log, utcnow(),
+    if data is None:
+        data = state_json(state)
+    job = Job(_StepWrite(session.id, session.version, data, state.lang, state.logged, state.log, utcnow(),
                          logged, progress, completed or (progress is not None and progress.completed)))
     bind = db.engine if isinstance(db, Connection) else db.get_bind()
     assert isinstance(bind, Engine)
@@ -276,6 +281,9 @@ def _idle(db: Unit) -> bool:
 # The statements of a step, built once (building SQLAlchemy expressions costs more than running them).
 _SESSIONS = Session.__table__  # type: ignore[attr-defined]
 _EVENTS = AnswerEvent.__table__  # type: ignore[attr-defined]
+# `stage IN (...)` as plain comparisons: `in_` makes an "expanding" parameter that SQLAlchemy
+# re-renders on every execution (a tenth of a step's SQL overhead, bench/web.py).
+_AT_INTERVIEW_STAGE = or_(*(_SESSIONS.c.stage == s for s in INTERVIEW_STAGES))
 _UPDATE_STATE = (
     update(_SESSIONS)
     .where(_SESSIONS.c.id == bindparam("b_id"), _SESSIONS.c.version == bindparam("b_seen"))
@@ -290,7 +298,7 @@ _UPDATE_STATE_PROGRESS = _UPDATE_STATE.values(
     contact_email=func.coalesce(bindparam("b_email", type_=Text), _SESSIONS.c.contact_email),
     # The interview's side of the stage (store.stage): completed once it ever reached its end;
     # an envelope's stage, once sent, stays.
-    stage=case((_SESSIONS.c.stage.in_(INTERVIEW_STAGES),
+    stage=case((_AT_INTERVIEW_STAGE,
                 case((or_(bindparam("b_completed", type_=Boolean) == true(), _SESSIONS.c.completed_at.is_not(None)),
                       "completed"), else_="in_progress")),
                else_=_SESSIONS.c.stage),
@@ -352,14 +360,19 @@ def _write_steps(db: Unit, jobs: list[Job]) -> None:
                 job.error = exc
 
 
+_COMPLETE = (
+    update(_SESSIONS).where(_SESSIONS.c.id == bindparam("b_id"), _SESSIONS.c.completed_at.is_(None))
+    .values(completed_at=bindparam("b_now"),  # and the interview's side of the stage (store.stage)
+            stage=case((_AT_INTERVIEW_STAGE, "completed"), else_=_SESSIONS.c.stage))
+)
+_FIRM_OF = sa_select(_SESSIONS.c.firm_id).where(_SESSIONS.c.id == bindparam("b_id"))
+
+
 def _complete(conn: Any, w: _StepWrite) -> None:
     """The first completion of a session: stamp it and emit `session.completed` (same transaction)."""
-    done = conn.execute(update(_SESSIONS).where(_SESSIONS.c.id == w.session_id, _SESSIONS.c.completed_at.is_(None))
-                        .values(completed_at=w.now,  # and the interview's side of the stage (store.stage)
-                                stage=case((_SESSIONS.c.stage.in_(INTERVIEW_STAGES), "completed"),
-                                           else_=_SESSIONS.c.stage)))
+    done = conn.execute(_COMPLETE, {"b_id": w.session_id, "b_now": w.now})
     if done.rowcount == 1:
-        firm_id = conn.execute(sa_select(_SESSIONS.c.firm_id).where(_SESSIONS.c.id == w.session_id)).scalar()
+        firm_id = conn.execute(_FIRM_OF, {"b_id": w.session_id}).scalar()
         outbox.emit(conn, int(firm_id), outbox.SESSION_COMPLETED, w.session_id, {"session_id": w.session_id},
                     now=w.now)
 
@@ -403,10 +416,14 @@ def session_uploads(db: DB, session_id: str, ids: list[str]) -> list[Upload]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def _state_json(state: engine.State) -> dict[str, Any]:
+def state_json(state: engine.State) -> dict[str, Any]:
+    """What the `state` column holds: `State.to_json` without the answer log (kept in
+    `answer_event`). Independent of `state` afterwards (planning may go on changing the state:
+    `to_json` builds new containers for the answers; the Back history is copied here)."""
     data = state.to_json()
     data.pop("log", None)  # kept in answer_event
     data.pop("logged", None)  # known from answer_event
+    data["history"] = list(data["history"])
     return data
 
 

@@ -8,6 +8,7 @@ install`; `ACCORD_CHROMIUM` overrides the binary. The helpers of `tests/live/` (
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,19 @@ if _LIVE not in sys.path:
     sys.path.insert(0, _LIVE)
 
 from browsing import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
+from store import secretbox  # noqa: E402
+
+# Stored secrets are encrypted (store/secretbox.py): one key for the whole run, in the environment so
+# that the servers and workers the tests start as subprocesses read what the test process wrote.
+os.environ.setdefault(secretbox.ENV_KEYS, secretbox.new_key())
+
+
+@pytest.fixture(autouse=True)
+def _secretbox_from_env() -> Iterator[None]:
+    """A test that configures another key ring (or calls `accord.serve.prepare`) leaves none behind."""
+    yield
+    secretbox.configure(None)
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ from store.sessions import (
     load_snapshot,
     load_step,
     save_step,
+    state_json,
     state_of,
 )
 from store.sessions import start_session as store_start_session
@@ -147,13 +148,17 @@ def _plan(iv: engine.Interview, row: SessionSnapshot, raw: Any) -> tuple[State, 
 
 
 def current(db_engine: Engine, session_id: str) -> Step:
-    """The screen the session is at (planning may compute variables; nothing is saved)."""
+    """The screen the session is at (planning may compute variables; nothing is saved). The plan
+    is kept for the answer to this screen (`_plan`), as a step keeps the plan of its response."""
     with db_engine.connect() as db:
         try:
-            row, iv, state = load(db, session_id)
+            row, raw = load_snapshot(db, session_id)
+            iv = compiled(db, row.interview_version_id)
         except SessionNotFound:
             return Step("not_found")
-        return Step("ok", engine.plan(iv, state), row.version, state.lang)
+        state, screen = _plan(iv, row, raw)
+        _keep_plan(row.id, row.version, state, screen)
+        return Step("ok", screen, row.version, state.lang)
 
 
 def answer(db_engine: Engine, session_id: str, version: int, answers: dict[str, Any], button: int | None = None,
@@ -212,40 +217,38 @@ def back(db_engine: Engine, session_id: str, version: int) -> Step:
         return _save(db, row, iv, state)
 
 
-def planned(iv: engine.Interview, state: State) -> tuple[Screen | Done, StepProgress]:
-    """The screen that follows `state` and where that leaves the applicant (`StepProgress`, the
-    console's columns); see `plan_copy`."""
-    screen, progress, _ = plan_copy(iv, state)
-    return screen, progress
+def plan_next(iv: engine.Interview, state: State) -> tuple[dict[str, Any], Screen | Done, StepProgress]:
+    """After a change (answers applied, Back, Edit): the state as it is to be saved
+    (`state_json`, taken first), then the screen that follows, planned on `state` itself, and
+    where that leaves the applicant (`StepProgress`, the console's columns).
 
-
-def plan_copy(iv: engine.Interview, state: State) -> tuple[Screen | Done, StepProgress, State]:
-    """`planned`, with the copy it planned on. Planned on a copy: planning may compute variables,
-    and the state that is saved must stay what the applicant's answers made it. Planned before the
-    save, so a step that ends the interview is recorded as its completion in the same transaction;
-    the copy is the plan kept for the session's next step (`_keep_plan`)."""
-    copy = State.from_json(state.to_json())
-    screen = engine.plan(iv, copy)
-    name, email = engine.contact(iv, copy)
+    Planning may compute variables; what is saved stays what the applicant's answers made it,
+    because it was taken before (no copy of the state is needed: `bench/web.py` measured the
+    copy at a tenth of a step). Planned before the save, so a step that ends the interview is
+    recorded as its completion in the same transaction; the planned state is the plan kept for
+    the session's next step (`_keep_plan`)."""
+    data = state_json(state)
+    screen = engine.plan(iv, state)
+    name, email = engine.contact(iv, state)
     if isinstance(screen, Done):
-        return screen, StepProgress(None, None, 100, name, email, completed=True), copy
+        return data, screen, StepProgress(None, None, 100, name, email, completed=True)
     percent = screen.progress if screen.progress is not None else (
         100 if screen.is_end else min(95, 5 * len(state.history)))
-    return screen, StepProgress(screen.block_id, screen.section, percent, name, email, completed=ended(screen)), copy
+    return data, screen, StepProgress(screen.block_id, screen.section, percent, name, email, completed=ended(screen))
 
 
 def _save(db: Connection, row: SessionSnapshot, iv: engine.Interview, state: State) -> Step:
     seen = row.version
-    screen, progress, copy = plan_copy(iv, state)
+    data, screen, progress = plan_next(iv, state)
     try:
-        save_step(db, row, state, progress, completed=ended(screen))
+        save_step(db, row, state, progress, completed=ended(screen), data=data)
     except StaleSession:
         fresh, iv, state = load(db, row.id)
         return Step("stale", engine.plan(iv, state), fresh.version, state.lang)
-    # Kept for the session's next step (see `_plan`): the planned copy, its log now stored.
-    copy.logged += len(copy.log)
-    copy.log = []
-    _keep_plan(row.id, seen + 1, copy, screen)
+    # Kept for the session's next step (see `_plan`): the planned state, its log now stored.
+    state.logged += len(state.log)
+    state.log = []
+    _keep_plan(row.id, seen + 1, state, screen)
     return Step("ok", screen, seen + 1, state.lang)
 
 

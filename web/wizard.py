@@ -255,10 +255,10 @@ class Wizard:
             return self._save(db, session, result, iv, session_id)
 
     def _save(self, db: DB, session: SessionRow, state: State, iv: engine.Interview, session_id: str) -> Outcome:
-        after, progress = flow.planned(iv, state)  # the console's columns, written with the step
+        data, after, progress = flow.plan_next(iv, state)  # the console's columns, written with the step
         try:
             # committed before the redirect is sent
-            save_step(db, session, state, progress, completed=flow.ended(after))
+            save_step(db, session, state, progress, completed=flow.ended(after), data=data)
         except StaleSession:
             fresh, iv, state = self._load(db, session_id)
             return self._render_current(iv, state, fresh, notice=translator(state.lang)(STALE), status=409)

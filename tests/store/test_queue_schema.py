@@ -33,11 +33,14 @@ def test_procrastinate_tables_only_on_postgresql(db_engine: Engine) -> None:
 
 def test_downgrade_removes_the_queue_schema_and_upgrade_restores_it(db_engine: Engine, tmp_path: Path) -> None:
     from alembic import command
+    from alembic.script import ScriptDirectory
 
+    before = ScriptDirectory.from_config(migrate.config()).get_revision("0010").down_revision
+    assert isinstance(before, str)
     with db_engine.begin() as conn:
         cfg = migrate.config()
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0005")
+        command.downgrade(cfg, before)
     assert "procrastinate_jobs" not in set(inspect(db_engine).get_table_names())
     migrate.upgrade(db_engine)
     expected = db_engine.dialect.name == "postgresql"

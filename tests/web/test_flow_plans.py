@@ -5,6 +5,7 @@ one it was planned at, and the answer log goes on from the stored events (`State
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import Session as DB
@@ -12,8 +13,9 @@ from sqlmodel import col, select
 
 import engine
 from accord.autoanswer import answers_for
-from store.models import AnswerEvent
-from store.sessions import load_state, load_step, save_step
+from store.models import AnswerEvent, Firm
+from store.models import Session as SessionRow
+from store.sessions import load_state, load_step, publish_interview, save_step
 from web import flow
 
 
@@ -92,3 +94,65 @@ def _path(db: Engine, sid: str) -> str:
     with DB(db) as s:
         snapshot, _state = load_step(s, sid)
         return str(flow.compiled(s, snapshot.interview_version_id).path)
+
+
+COMPUTING = """\
+metadata:
+  title: Computed on planning
+---
+question: Your name?
+fields:
+  - Name: applicant_name
+---
+code: |
+  greeting = "Hello " + applicant_name
+---
+question: ${ greeting }, how old are you?
+fields:
+  - Age: age
+    datatype: integer
+---
+mandatory: True
+question: Thank you, ${ applicant_name } (${ age })
+event: the_end
+"""
+
+
+def test_the_saved_state_is_the_answers_not_what_planning_computed(db: Engine, tmp_path: Path) -> None:
+    """Planning the response's screen runs the code block that computes `greeting`; the state
+    saved with the step holds only what the answers made it (planning happens after the state to
+    save is taken), while the plan kept for the next step has it."""
+    source = tmp_path / "computing.yml"
+    source.write_text(COMPUTING, encoding="utf-8")
+    with DB(db) as s:
+        firm = s.exec(select(Firm).where(Firm.slug == "demo")).one()
+        publish_interview(s, firm, "computing", source)
+    row = flow.start(db, "demo", "computing", "en")
+    assert row is not None
+    first = flow.current(db, row.id)
+    assert isinstance(first.screen, engine.Screen) and first.screen.block_id
+    step = flow.answer(db, row.id, first.version, {first.screen.fields[0].key: "Lan"})
+    assert step.kind == "ok" and isinstance(step.screen, engine.Screen)
+    assert step.screen.question == "Hello Lan, how old are you?"
+    with DB(db) as s:
+        stored = s.get(SessionRow, row.id)
+        assert stored is not None
+        saved = stored.state["answers"]
+    assert saved.get("applicant_name") == "Lan" and "greeting" not in saved
+    kept_state, kept_screen = flow._PLANNED[(row.id, step.version)]
+    assert kept_state.namespace.get("greeting") == "Hello Lan" and kept_screen is step.screen
+
+
+def test_showing_a_screen_keeps_its_plan_for_the_answer(db: Engine) -> None:
+    """A GET of the current screen (a resumed session, a reload) plans it; the answer that
+    follows takes that plan instead of planning again."""
+    row = flow.start(db, "demo", "loan_application", "en")
+    assert row is not None
+    flow._PLANNED.pop((row.id, row.version), None)
+    shown = flow.current(db, row.id)
+    kept = flow._PLANNED.get((row.id, row.version))
+    assert kept is not None and kept[1] is shown.screen
+    again = flow.current(db, row.id)  # a reload: the same plan, kept again
+    assert again.screen is shown.screen and flow._PLANNED[(row.id, row.version)][1] is shown.screen
+    step = _step(db, row.id, row.version, random.Random(7))
+    assert step.kind == "ok" and (row.id, row.version) not in flow._PLANNED

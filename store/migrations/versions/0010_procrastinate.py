@@ -1,7 +1,7 @@
 """the job queue of the scale path: procrastinate's schema (PostgreSQL only; nothing on SQLite)
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0011
 Create Date: 2026-11-27
 
 `ACCORD_QUEUE=procrastinate` turns outbox deliveries into procrastinate jobs (`jobs/queue.py`). Its
@@ -19,7 +19,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0010"
-down_revision = "0005"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
