@@ -1,7 +1,8 @@
 """The procrastinate backend of the outbox worker (`ACCORD_QUEUE=procrastinate`, `jobs/queue.py`)
 against a real receiver on loopback and the real PostgreSQL: dispatch queues the jobs in its own
 transaction, events arrive in sequence order per agreement, a receiver down for ten minutes
-(clock-controlled) gets everything afterwards, a resent delivery goes out again. The choice of
+(clock-controlled) gets everything afterwards, a resent delivery goes out again, three days of
+failures disable the endpoint with an alert and enabling it delivers what waited. The choice of
 backend is checked everywhere; the rest needs PostgreSQL (procrastinate has no SQLite) and runs
 under `make test-postgres`."""
 
@@ -23,12 +24,12 @@ from sqlmodel import select
 from webhook_receiver import Receiver
 
 from integrations import webhooks
-from integrations.webhooks import WebhookConsumer
+from integrations.webhooks import Alert, WebhookConsumer
 from jobs.clock import ManualClock
 from jobs.queue import QUEUE, Chain, QueueConfigError, QueueWorker, backend, conninfo
 from jobs.worker import Worker, start_thread
 from store import outbox
-from store.models import Delivery, DeliveryAttempt, OutboxEvent
+from store.models import Delivery, DeliveryAttempt, OutboxEvent, Staff, WebhookEndpoint
 from store.testdb import ON_POSTGRES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -219,5 +220,58 @@ def test_receiver_down_ten_minutes_gets_everything_in_order(db_engine: Engine, d
         assert list(dict.fromkeys(ids)) == emitted  # in sequence order, none lost
         assert len(ids) == 5 and ids[0] == ids[1]  # the one answered with 500 came again, same id
         wait_for(lambda: statuses(db_engine) == {"delivered"}, 20, "every delivery recorded")
+    finally:
+        receiver.stop()
+
+
+@pg_only
+def test_three_days_of_failures_disable_the_endpoint_and_enabling_it_delivers_the_rest(
+        db_engine: Engine, db_url: str, firm_id: int, running: Callable[[QueueWorker], None]) -> None:
+    clock = ManualClock(T0)
+    receiver = Receiver(clock=clock).start()
+    alerts: list[Alert] = []
+    try:
+        ep_id, secret = endpoint(db_engine, firm_id, receiver.url)
+        receiver.secret = "not-the-secret"  # every delivery is answered 400
+        with DB(db_engine) as db:
+            db.add(Staff(firm_id=firm_id, email="owner@acme.test", name="Owner", role="owner", password_hash="x"))
+            db.commit()
+        first, second = emit(db_engine, firm_id, "agr-1", clock.now()), emit(db_engine, firm_id, "agr-1", clock.now())
+        running(QueueWorker(Worker(db_engine, [WebhookConsumer(alert=alerts.append)], clock=clock), db_url,
+                            sweep_every=0.1))
+
+        def attempts() -> int:
+            with DB(db_engine) as db:
+                return len(db.exec(select(DeliveryAttempt)).all())
+
+        def active() -> bool:
+            with DB(db_engine) as db:
+                ep = db.get(WebhookEndpoint, ep_id)
+                return ep is not None and ep.active
+
+        wait_for(lambda: attempts() == 1, 30, "the first attempt")
+        while active() and clock.now() - T0 < dt.timedelta(days=4):
+            made = attempts()
+            clock.advance(2 * 3600)  # past the capped one-hour backoff: one more attempt each time
+            wait_for(lambda made=made: attempts() > made or not active(), 30, "the next attempt")
+        assert not active() and dt.timedelta(days=3) <= clock.now() - T0 < dt.timedelta(days=3, hours=4)
+        assert len(alerts) == 1 and alerts[0].to == [("Owner", "owner@acme.test")]
+        with DB(db_engine) as db:
+            got = {d.seq: d for d in db.exec(select(Delivery)).all()}
+            assert got[1].status == "failed" and got[2].status == "pending" and got[2].attempts == 0
+        # Disabled: the second waits, unattempted. Enabled again (with the right secret), the sweep
+        # finds it; the first, given up, goes out again when resent.
+        made = attempts()
+        clock.advance(3600)
+        time.sleep(0.5)  # several sweeps
+        assert attempts() == made
+        receiver.secret = secret
+        with DB(db_engine) as db:
+            webhooks.set_active(db, firm_id, ep_id, True)
+        wait_for(lambda: receiver.ids() == [second], 30, "the waiting delivery once enabled")
+        with DB(db_engine) as db:
+            failed = db.exec(select(Delivery).where(Delivery.seq == 1)).one()
+            webhooks.resend(db, firm_id, failed.id or 0, now=clock.now())
+        wait_for(lambda: receiver.ids() == [second, first], 30, "the resent delivery")
     finally:
         receiver.stop()
