@@ -37,7 +37,7 @@ def integrations_file(settings: Settings) -> Path:
 def registry(settings: Settings) -> Registry:
     from integrations import connectors
 
-    return connectors.load(integrations_file(settings))
+    return connectors.FileRegistry(integrations_file(settings))
 
 
 def build_worker(db: Engine, settings: Settings, mailer: Mailer | None, *,

@@ -95,3 +95,28 @@ def load(path: Path | None) -> Registry:
         auto_send = [str(n) for n in (firm.get("auto_send") or [])]
         registry.firms[str(slug)] = FirmIntegrations(connectors, hooks, auto_send)
     return registry
+
+
+class FileRegistry(Registry):
+    """The registry of a file that is read again when it changes (or appears), so a firm can add
+    a missing connector or hook while the worker runs and then retry the action that needed it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._refresh()
+
+    def _refresh(self) -> None:
+        try:
+            stat = self.path.stat()
+            stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = None
+        if stamp != self._stamp:
+            self.firms = load(self.path).firms
+            self._stamp = stamp
+
+    def for_firm(self, slug: str) -> FirmIntegrations:
+        self._refresh()
+        return super().for_firm(slug)
