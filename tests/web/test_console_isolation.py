@@ -1,8 +1,9 @@
 """Per-firm isolation of the console, as a matrix generated from the app's own router: every
 console and API route × every object kind it can name (applicant sessions, envelopes, staff,
 reports/CSV filters, webhook endpoints, deliveries). Staff of firm A asking for firm B's objects
-get 404 (or 403/401 where the route is not theirs at all) and firm B's data is unchanged; the same request on firm A's own
-object goes through (so the matrix can fail). A route added without a case here fails the test.
+get 404 (or 403/401 where the route is not theirs at all) and firm B's data is unchanged; the
+same request on firm A's own object goes through (so the matrix can fail). A route added
+without a case here fails the test.
 
 Within a firm, the same matrix checks an agent who sees only their own applicants against a
 colleague's applicant, and a viewer's posts (403).
