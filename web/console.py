@@ -100,7 +100,12 @@ STATUS_LABELS = {"in_progress": _("In progress"), "completed": _("Interview comp
 ROLE_LABELS = {"owner": _("Owner"), "admin": _("Admin"), "agent": _("Agent"), "viewer": _("Viewer")}
 ACTION_LABELS = {"invited": _("Invited"), "link_resent": _("Link sent again"), "reminded": _("Reminded"),
                  "reassigned": _("Reassigned"), "extended": _("Expiry extended"), "voided": _("Voided"),
-                 "completion_retried": _("On-completion action retried")}
+                 "completion_retried": _("On-completion action retried"),
+                 "webhook_added": _("Endpoint added"), "webhook_edit": _("Endpoint edited"),
+                 "webhook_rotate": _("Secret rotated"), "webhook_enable": _("Endpoint enabled"),
+                 "webhook_disable": _("Endpoint disabled"), "webhook_test": _("Test event sent"),
+                 "webhook_resend": _("Delivery resent"), "private_allowed": _("Private addresses allowed"),
+                 "private_refused": _("Private addresses refused")}
 FIELD_MESSAGES = [_("An e-mail address is needed to send the link."),
                   _("Enter an e-mail address like name@example.com."),
                   _("Enter the amount as a positive number, like 250000."), _("The name is too long."),

@@ -15,7 +15,8 @@ Webhooks are the firm's: owners and admins only (others get 403). An `on complet
 belongs to an applicant, so it is shown (and retried) to whoever sees that applicant in the console
 (`manage.scope.Scope`; an agent who sees only their own gets 404 on a colleague's). Another firm's
 endpoint or delivery is "not found" (404). Every form carries the console's CSRF token; what was
-done is logged (ids only) and, for an applicant's action, kept as a `ConsoleAction`.
+done is kept as a `ConsoleAction` (on the applicant for an action; without one, naming the
+endpoint, for the firm's webhooks) and logged with ids only.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session as DB
+from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -32,7 +35,7 @@ from starlette.routing import BaseRoute, Route
 from integrations import webhooks
 from integrations.completion import ActionState, action_states
 from manage.scope import Scope
-from store.models import ConsoleAction, Delivery, WebhookEndpoint
+from store.models import ConsoleAction, Delivery, Staff, WebhookEndpoint
 from web.i18n import _, translator
 
 if TYPE_CHECKING:
@@ -116,7 +119,8 @@ class HookPages:
             rows = webhooks.endpoints(db, firm_id)
             for row in rows:
                 db.expunge(row)
-            return {"endpoints": rows, "allow_private": webhooks.allows_private(db, firm_id)}
+            return {"endpoints": rows, "allow_private": webhooks.allows_private(db, firm_id),
+                    "done_by_staff": webhook_actions(db, firm_id)}
 
     async def _index_page(self, request: Request, lang: str, login: Login, status: int = 200,
                           **extra: Any) -> Response:
@@ -166,7 +170,7 @@ class HookPages:
             result = await run_in_threadpool(work)
             if isinstance(result[0], int):
                 endpoint_id, secret = result
-                _record(login, "webhook_added", endpoint_id)
+                _record(self.console.db, login, "webhook_added", {"endpoint": endpoint_id})
                 return await self._index_page(request, lang, login, new_secret=secret, secret_for=endpoint_id,
                                               notice=_t("The endpoint was added."))
             field, detail = result
@@ -187,7 +191,7 @@ class HookPages:
                 webhooks.set_allow_private(db, firm_id, allow)
 
         await run_in_threadpool(work)
-        _record(login, "private_targets_allowed" if allow else "private_targets_refused", None)
+        _record(self.console.db, login, "private_allowed" if allow else "private_refused", {})
         return RedirectResponse("/console/webhooks?done=private", status_code=303)
 
     # -- one endpoint ------------------------------------------------------------------------------
@@ -205,7 +209,8 @@ class HookPages:
                 db.expunge(event)
                 for a in attempts:
                     db.expunge(a)
-            return {"endpoint": ep, "log_rows": log_rows, "allow_private": webhooks.allows_private(db, firm_id)}
+            return {"endpoint": ep, "log_rows": log_rows, "allow_private": webhooks.allows_private(db, firm_id),
+                    "done_by_staff": webhook_actions(db, firm_id, endpoint_id)}
 
     async def _endpoint_page(self, request: Request, lang: str, login: Login, status: int = 200,
                              **extra: Any) -> Response:
@@ -268,7 +273,7 @@ class HookPages:
         if "errors" in result:
             return await self._endpoint_page(request, lang, login, status=422, values=values,
                                              errors=result["errors"])
-        _record(login, f"webhook_{action}", endpoint_id)
+        _record(self.console.db, login, f"webhook_{action}", {"endpoint": endpoint_id})
         if action == "rotate":
             return await self._endpoint_page(request, lang, login, new_secret=result["new_secret"],
                                              notice=_t("A new signing secret was made."))
@@ -356,7 +361,8 @@ class HookPages:
             return c._page(request, "console_message.html", lang, login, status=403,
                            message=translator(lang)(VIEW_ONLY))
         assert isinstance(result, Delivery)
-        _record(login, "delivery_resent", result.id)
+        if result.kind == "webhook":
+            _record(c.db, login, "webhook_resend", {"endpoint": result.endpoint_id, "delivery": result.id})
         if form.get("back") == "failing" and login.staff.role in ADMINS:
             return RedirectResponse("/console/failing?done=redeliver", status_code=303)
         if result.kind == "webhook":
@@ -394,10 +400,24 @@ def _events(raw: str) -> list[str]:
     return [e.strip() for e in raw.replace("\n", ",").split(",") if e.strip()] or ["*"]
 
 
-def _record(login: Login, action: str, object_id: int | None) -> None:
-    """Who did what to which webhook object (ids only: no URL, no secret)."""
-    log.info("console webhook action", extra={"staff_id": login.staff.id, "firm_id": login.staff.firm_id,
-                                              "action": action, "object_id": object_id})
+def _record(db: Engine, login: Login, action: str, detail: dict[str, Any]) -> None:
+    """Who did what to the firm's webhooks: a `ConsoleAction` without an applicant (ids only: no
+    URL, no secret), shown on the webhook pages; and a log line."""
+    with DB(db) as s:
+        s.add(ConsoleAction(firm_id=login.staff.firm_id, staff_id=login.staff.id or 0, session_id=None,
+                            action=action, detail=detail))
+        s.commit()
+    log.info("console webhook action", extra={"staff_id": login.staff.id, "action": action})
+
+
+def webhook_actions(db: DB, firm_id: int, endpoint_id: int | None = None, limit: int = 20) -> list[tuple[
+        ConsoleAction, str]]:
+    """What staff did to the firm's webhooks (to one endpoint, with `endpoint_id`), newest first."""
+    rows = db.exec(select(ConsoleAction, Staff.name).join(Staff, col(Staff.id) == ConsoleAction.staff_id)
+                   .where(col(ConsoleAction.firm_id) == firm_id, col(ConsoleAction.session_id).is_(None))
+                   .order_by(col(ConsoleAction.id).desc()).limit(limit * 5)).all()
+    out = [(a, n) for a, n in rows if endpoint_id is None or a.detail.get("endpoint") == endpoint_id]
+    return out[:limit]
 
 
 def outcomes_for(db: DB, scope: Scope, session_id: str) -> list[ActionState]:

@@ -133,6 +133,14 @@ def test_an_admin_manages_an_endpoint_and_its_delivery_log(db: Engine, receiver:
             row = s.get(WebhookEndpoint, ep.id)
             assert row is not None and row.active
         assert client.post(f"/console/webhooks/{ep.id}/explode", data={"_csrf": token}).status_code == 404
+        with DB(db) as s:  # each change is a console action of the firm, naming the endpoint, no applicant
+            done = s.exec(select(ConsoleAction).order_by(col(ConsoleAction.id))).all()
+        assert [a.action for a in done] == ["private_allowed", "webhook_added", "webhook_test", "webhook_resend",
+                                            "webhook_edit", "webhook_rotate", "webhook_disable", "webhook_enable"]
+        assert all(a.session_id is None and a.staff_id == _admin for a in done)
+        assert all(a.detail.get("endpoint") == ep.id for a in done[1:])
+        page = client.get(f"/console/webhooks/{ep.id}").text
+        assert "Secret rotated" in page and "Endpoint disabled" in page and "Mai" in page
         vi = client.get(f"/console/webhooks/{ep.id}?lang=vi").text
         assert "Nhật ký gửi" in vi and "Gửi sự kiện thử" in vi
 
