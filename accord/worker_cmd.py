@@ -1,6 +1,6 @@
 """`accord worker`, `accord webhook …` and `accord prefill-link`: the outbox worker and the
-domain functions of `integrations/` on the command line (the staff console will call the same
-functions; until it exists this is how a firm's admin manages webhooks).
+domain functions of `integrations/` on the command line (the staff console's webhook pages,
+`web/console_hooks.py`, call the same functions).
 
 The integrations file is `ACCORD_INTEGRATIONS_FILE` (default `<data dir>/integrations.yml`)."""
 

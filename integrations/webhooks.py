@@ -2,8 +2,9 @@
 the worker delivers through, endpoint health (automatic disable with an alert to the firm's
 owners and admins), the delivery log, resend and the test event.
 
-These are domain functions: the CLI (`accord webhook …`) calls them today and the staff console
-will call the same ones (its buttons "resend" and "send test event" are `resend` and `send_test`).
+These are domain functions: the CLI (`accord webhook …`) and the staff console's webhook pages
+(`web/console_hooks.py`) call the same ones (its buttons "resend" and "send test event" are
+`resend` and `send_test_logged`).
 """
 
 from __future__ import annotations
