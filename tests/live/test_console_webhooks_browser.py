@@ -5,7 +5,12 @@ endpoint pointing at a real receiver on 127.0.0.1 that verifies signatures with 
 scheme, copies the secret shown once, sends a test event and sees it in the delivery log with the
 request (signature header) and the response, resends it (the worker delivers the same event id
 again); then one keyboard-only pass (Tab and Enter) over the new pages, and the pages in
-Vietnamese. Every page met is audited with axe. Screenshots: artifacts/screenshots/webhooks-*.png."""
+Vietnamese. Every page met is audited with axe. Screenshots: artifacts/screenshots/webhooks-*.png.
+
+Then the quiet demo on a server of its own with no integrations file: a completed loan agreement's
+two `on completion` actions show as "not configured" on the applicant's page (with the hint) and in
+the failing list; the hook is added to the file while the server runs, and "Retry now" delivers it
+to a real receiver."""
 
 from __future__ import annotations
 
@@ -16,13 +21,38 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from browsing import new_context, screenshot
 from playwright.sync_api import Browser, Page, expect
 from server import LiveServer
+from sqlmodel import Session as DB
+from sqlmodel import select
 from test_console_browser import add_staff, axe_audit, log_in
+
+from manage import actions
+from manage.scope import Scope
+from signing import envelopes
+from signing.envelopes import PartySpec
+from store.database import make_engine
+from store.models import Delivery, Staff
+from store.testdb import scratch_database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integrations"))
 from webhook_receiver import Receiver  # noqa: E402
+
+SERVICING_SECRET = "whsec_servicing_test_secret"
+
+
+@pytest.fixture
+def quiet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """An `accord serve` whose integrations file does not exist yet (what `make run` ships)."""
+    folder = Path(tmp_path_factory.mktemp("live-quiet"))
+    with scratch_database(folder) as url:
+        server = LiveServer(folder, database_url=url, env={
+            "ACCORD_INTEGRATIONS_FILE": str(folder / "integrations.yml"),
+            "ACCORD_TEST_SERVICING_SECRET": SERVICING_SECRET})
+        with server:
+            yield server
 
 
 @pytest.fixture
@@ -129,4 +159,86 @@ def test_admin_adds_a_webhook_tests_and_resends(browser: Browser, live: LiveServ
     expect(page.locator("h1")).to_have_text("Lượt gửi đang lỗi")
     axe_audit(page, "failing (vi)")
     page.goto(f"{live.url}/console?lang=en")
+    ctx.close()
+
+
+def _completed_loan(server: LiveServer, staff_email: str) -> str:
+    """A loan applicant of `staff_email` whose envelope has completed, written to the server's database."""
+    engine = make_engine(server.database_url)
+    try:
+        with DB(engine) as s:
+            member = s.exec(select(Staff).where(Staff.email == staff_email)).one()
+            session = actions.invite(s, Scope.of(member), "loan_application", "en",
+                                     actions.Prefill("Trần Thị Bích", "bich@example.com", "1000"),
+                                     send=lambda *a: None, link=lambda sid: sid, days="7")
+            env = envelopes.create(s, member.firm_id, title="Loan", language="en", pdf_sha256="0" * 64,
+                                   parties=[PartySpec("applicant", "sign", 1, "Bích", "bich@example.com")],
+                                   session_id=session.id)
+            envelopes.send(s, env.id)
+            [me] = envelopes.load(s, env.id)[1]
+            envelopes.opened(s, me.id)
+            envelopes.identified(s, me.id, "email_code", {})
+            envelopes.consented(s, me.id, "v1")
+            envelopes.acted(s, me.id)
+            return session.id
+    finally:
+        engine.dispose()
+
+
+def _statuses(server: LiveServer) -> list[str]:
+    engine = make_engine(server.database_url)
+    try:
+        with DB(engine) as s:
+            return [d.status for d in s.exec(select(Delivery).order_by(Delivery.action_index)).all()]  # type: ignore[arg-type]
+    finally:
+        engine.dispose()
+
+
+def _wait(check: object, what: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_unconfigured_actions_show_then_retry_delivers(browser: Browser, quiet: LiveServer,
+                                                       receiver: Receiver) -> None:
+    add_staff(quiet, "quiet-admin@firm.test", "Quang Admin", role="admin")
+    sid = _completed_loan(quiet, "quiet-admin@firm.test")
+    _wait(lambda: _statuses(quiet) == ["unconfigured", "unconfigured"], "both actions recorded as not configured")
+    ctx = new_context(browser)
+    page = ctx.new_page()
+    log_in(page, quiet, "quiet-admin@firm.test")
+    expect(page.locator("nav .badge")).to_contain_text("2")
+    page.goto(f"{quiet.url}/console/s/{sid}")
+    rows = page.locator("section.outcomes tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_have_attribute("data-state", "unconfigured")
+    expect(rows.nth(0)).to_contain_text("“crm” is not in the integrations file")
+    expect(rows.nth(1)).to_contain_text("ACCORD_INTEGRATIONS_FILE")
+    expect(rows.nth(1)).to_contain_text("“loan_servicing”")
+    axe_audit(page, "applicant with on-completion outcomes")
+    screenshot(page, "webhooks-outcomes-en")
+
+    # The operator adds the hook while the server runs; "Retry now" delivers it.
+    receiver.secret = SERVICING_SECRET
+    (quiet.data_dir / "integrations.yml").write_text(yaml.safe_dump({"firms": {"demo": {"hooks": {
+        "loan_servicing": {"url": receiver.url, "secret_env": "ACCORD_TEST_SERVICING_SECRET",
+                           "allow_private": True}}}}}), encoding="utf-8")
+    rows.nth(1).get_by_role("button").click()
+    expect(page.locator(".notice")).to_contain_text("The action was queued again")
+    _wait(lambda: len(receiver.accepted) == 1, "the hook's delivery")
+    assert receiver.bad_signatures == 0
+    assert receiver.accepted[0]["hook"] == "loan_servicing" and receiver.accepted[0]["agreement_id"] == sid
+    _wait(lambda: _statuses(quiet) == ["unconfigured", "delivered"], "the hook delivered")
+    page.reload()
+    expect(rows.nth(1)).to_have_attribute("data-state", "done")
+    expect(page.locator("ol.staff-actions")).to_contain_text("On-completion action retried")
+
+    page.get_by_role("link", name=re.compile("^Failing")).click()
+    expect(page.locator("table.failing tbody tr")).to_have_count(1)  # the crm connector is still missing
+    expect(page.locator("table.failing")).to_contain_text("Not configured")
+    axe_audit(page, "failing")
     ctx.close()
