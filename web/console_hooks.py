@@ -51,6 +51,7 @@ NO_SUCH = _("There is no such webhook or delivery in your console.")
 BAD_URL = _("This address cannot receive webhooks. Use an http:// or https:// address of a public server, "
             "or allow private addresses below.")
 BAD_EVENTS = _("Each filter must match an event type, like envelope.completed or envelope.*.")
+ALREADY_DONE = _("This action is done: it is not run again (that could, for example, provision a second account).")
 DESCRIPTION_LONG = _("The description is too long (at most 200 characters).")
 DELIVERY_LABELS = {"pending": _("Waiting"), "retrying": _("Retrying"), "delivered": _("Delivered"),
                    "done": _("Done"), "failed": _("Failed"), "unconfigured": _("Not configured")}
@@ -343,6 +344,8 @@ class HookPages:
                 found = self._delivery_access(db, login, delivery_id, write=True)
                 if isinstance(found, str):
                     return found
+                if found[0].kind != "webhook" and found[0].status == "delivered":
+                    return "done"  # a webhook may be resent (receivers de-duplicate); an action is not redone
                 d = webhooks.resend(db, login.staff.firm_id, delivery_id)
                 if d.kind != "webhook":
                     db.add(ConsoleAction(firm_id=d.firm_id, staff_id=login.staff.id or 0, session_id=d.agreement_id,
@@ -357,6 +360,9 @@ class HookPages:
             return self._missing(request, lang, login)
         if result == "forbidden":
             return self._forbidden(request, lang, login)
+        if result == "done":
+            return c._page(request, "console_message.html", lang, login, status=409,
+                           message=translator(lang)(ALREADY_DONE))
         if result == "view-only":
             return c._page(request, "console_message.html", lang, login, status=403,
                            message=translator(lang)(VIEW_ONLY))

@@ -177,6 +177,9 @@ def test_an_applicants_unconfigured_actions_show_with_a_hint_and_retry(db: Engin
         page = client.get(f"/console/s/{sid}").text
         assert page.count('data-state="unconfigured"') == 2
         assert "ACCORD_INTEGRATIONS_FILE" in page and "“crm”" in page and "“loan_servicing”" in page
+        vi = client.get(f"/console/s/{sid}?lang=vi").text
+        assert "Chưa cấu hình" in vi and "chưa có trong tệp tích hợp" in vi and "Thử lại ngay" in vi
+        client.get("/console?lang=en")
         with DB(db) as s:
             first = s.exec(select(Delivery).order_by(col(Delivery.id))).first()
             assert first is not None
@@ -191,6 +194,17 @@ def test_an_applicants_unconfigured_actions_show_with_a_hint_and_retry(db: Engin
             assert s.exec(select(ConsoleAction.action).where(ConsoleAction.session_id == sid)).all() == [
                 "invited", "completion_retried"]
         assert "On-completion action retried" in client.get(f"/console/s/{sid}").text
+        with DB(db) as s:  # a done action is never run again from the console
+            second = s.exec(select(Delivery).where(Delivery.id != first.id)).one()
+            second_id = second.id
+            second.status = "delivered"
+            s.add(second)
+            s.commit()
+        r = client.post(f"/console/deliveries/{second_id}/resend", data={"_csrf": token})
+        assert r.status_code == 409 and "not run again" in r.text
+        with DB(db) as s:
+            kept = s.get(Delivery, second_id)
+            assert kept is not None and kept.status == "delivered"
     with _client(db) as viewer:
         viewer_token = login(viewer, "vy@a.test", viewer_secret)
         assert "Retry now" not in viewer.get(f"/console/s/{sid}").text
@@ -199,10 +213,10 @@ def test_an_applicants_unconfigured_actions_show_with_a_hint_and_retry(db: Engin
     with _client(db) as admin:
         login(admin, "mai@a.test", admin_secret)
         page = admin.get("/console/failing").text
-        assert page.count("data-delivery=") == 2  # one not configured, one queued again after its attempt
-        assert 'class="badge">2' in page and "Not configured" in page and "Retrying" in page
-        vi = admin.get("/console/failing?lang=vi").text
-        assert "Chưa cấu hình" in vi
+        assert page.count("data-delivery=") == 1  # queued again after its attempt (the other one is done)
+        assert 'class="badge">1' in page and "Retrying" in page
+        vi = admin.get(f"/console/s/{sid}?lang=vi").text
+        assert "Chưa cấu hình" not in vi and "Đang thử lại" in vi and "Đã xong" in vi
 
 
 def test_an_action_retrying_after_an_error_shows_its_next_attempt(db: Engine, tmp_path: Path) -> None:
