@@ -51,6 +51,8 @@ NO_SUCH = _("There is no such webhook or delivery in your console.")
 BAD_URL = _("This address cannot receive webhooks. Use an http:// or https:// address of a public server, "
             "or allow private addresses below.")
 BAD_EVENTS = _("Each filter must match an event type, like envelope.completed or envelope.*.")
+ADDED = _("The endpoint was added.")
+ROTATED = _("A new signing secret was made.")
 ALREADY_DONE = _("This action is done: it is not run again (that could, for example, provision a second account).")
 DESCRIPTION_LONG = _("The description is too long (at most 200 characters).")
 DELIVERY_LABELS = {"pending": _("Waiting"), "retrying": _("Retrying"), "delivered": _("Delivered"),
@@ -173,9 +175,10 @@ class HookPages:
                 endpoint_id, secret = result
                 _record(self.console.db, login, "webhook_added", {"endpoint": endpoint_id})
                 return await self._index_page(request, lang, login, new_secret=secret, secret_for=endpoint_id,
-                                              notice=_t("The endpoint was added."))
+                                              notice=_t(ADDED))
             field, detail = result
-            errors[str(field)] = _t(BAD_EVENTS if field == "events" else BAD_URL)
+            message = BAD_EVENTS if field == "events" else BAD_URL
+            errors[str(field)] = _t(message)
             errors[f"{field}_detail"] = detail
         return await self._index_page(request, lang, login, status=422, values=values, errors=errors)
 
@@ -277,7 +280,7 @@ class HookPages:
         _record(self.console.db, login, f"webhook_{action}", {"endpoint": endpoint_id})
         if action == "rotate":
             return await self._endpoint_page(request, lang, login, new_secret=result["new_secret"],
-                                             notice=_t("A new signing secret was made."))
+                                             notice=_t(ROTATED))
         if action == "test":
             return await self._endpoint_page(request, lang, login, **result)
         return RedirectResponse(f"/console/webhooks/{endpoint_id}?done={action}", status_code=303)
