@@ -128,3 +128,19 @@ def test_the_example_file_names_what_the_loan_interview_uses(db_engine: Engine) 
     registry = load(EXAMPLE)  # it parses and builds as shipped
     assert set(registry.for_firm("demo").connectors) == {"crm"}
     assert set(registry.for_firm("demo").hooks) == {"loan_servicing"}
+
+
+def test_a_broken_change_keeps_the_last_good_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "integrations.yml"
+    registry = FileRegistry(path)
+    assert registry.for_firm("demo").hooks == {}
+    path.write_text("firms:\n  demo:\n    hooks:\n      loan_servicing: {url: 'https://h.example.com/x'}\n",
+                    encoding="utf-8")
+    assert set(registry.for_firm("demo").hooks) == {"loan_servicing"}
+    path.write_text("firms: [unclosed\n", encoding="utf-8")
+    with caplog.at_level(logging.ERROR):
+        assert set(registry.for_firm("demo").hooks) == {"loan_servicing"}  # the last good one
+        assert set(registry.for_firm("demo").hooks) == {"loan_servicing"}
+    assert len([r for r in caplog.records if "not reloaded" in r.getMessage()]) == 1  # said once
+    with pytest.raises(yaml.YAMLError):
+        FileRegistry(path)  # at the start, a broken file is an error
