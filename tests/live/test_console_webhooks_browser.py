@@ -14,6 +14,7 @@ to a real receiver."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
@@ -208,6 +209,12 @@ def test_unconfigured_actions_show_then_retry_delivers(browser: Browser, quiet: 
     add_staff(quiet, "quiet-admin@firm.test", "Quang Admin", role="admin")
     sid = _completed_loan(quiet, "quiet-admin@firm.test")
     _wait(lambda: _statuses(quiet) == ["unconfigured", "unconfigured"], "both actions recorded as not configured")
+    time.sleep(2)  # several more passes of the server's worker (every 0.5 s): nothing retried, nothing logged
+    assert _statuses(quiet) == ["unconfigured", "unconfigured"]
+    logged = [json.loads(line) for line in quiet.log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
+    worker_said = [r for r in logged if r.get("level") in ("warning", "error", "critical")
+                   and str(r.get("logger", "")).startswith(("accord.jobs", "accord.integrations"))]
+    assert not worker_said, worker_said
     ctx = new_context(browser)
     page = ctx.new_page()
     log_in(page, quiet, "quiet-admin@firm.test")
