@@ -169,9 +169,21 @@ def test_an_applicants_unconfigured_actions_show_with_a_hint_and_retry(db: Engin
     agent_id, agent_secret = staff(db, "demo", "lan@a.test", "agent")
     _admin, admin_secret = staff(db, "demo", "mai@a.test", "admin")
     _viewer, viewer_secret = staff(db, "demo", "vy@a.test", "viewer")
-    assert agent_secret and admin_secret and viewer_secret
+    _colleague, colleague_secret = staff(db, "demo", "minh@a.test", "agent")  # sees only their own
+    assert agent_secret and admin_secret and viewer_secret and colleague_secret
     sid = _completed(db, agent_id)
     Worker(db, [CompletionConsumer(FileRegistry(tmp_path / "none.yml"))]).run_once()
+    with DB(db) as s:
+        delivery_ids = [d.id for d in s.exec(select(Delivery)).all()]
+    with _client(db) as colleague:  # a colleague's applicant's actions: not found, not retried
+        colleague_token = login(colleague, "minh@a.test", colleague_secret)
+        for delivery_id in delivery_ids:
+            assert colleague.get(f"/console/deliveries/{delivery_id}").status_code == 404
+            r = colleague.post(f"/console/deliveries/{delivery_id}/resend", data={"_csrf": colleague_token})
+            assert r.status_code == 404
+        assert 'data-state=' not in colleague.get(f"/console/s/{sid}").text
+    with DB(db) as s:
+        assert {d.status for d in s.exec(select(Delivery)).all()} == {"unconfigured"}
     with _client(db) as client:
         token = login(client, "lan@a.test", agent_secret)
         page = client.get(f"/console/s/{sid}").text
