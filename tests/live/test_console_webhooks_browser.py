@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyotp
 import pytest
 import yaml
 from browsing import new_context, screenshot
@@ -28,7 +29,7 @@ from playwright.sync_api import Browser, Page, expect
 from server import LiveServer
 from sqlmodel import Session as DB
 from sqlmodel import select
-from test_console_browser import add_staff, axe_audit, log_in
+from test_console_browser import PASSWORD, add_staff, axe_audit, log_in
 
 from manage import actions
 from manage.scope import Scope
@@ -61,6 +62,19 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver().start()
     yield r
     r.stop()
+
+
+def plain_log_in(page: Page, server: LiveServer, email: str) -> None:
+    """`log_in` without axe (which needs scripts): password, then enrolling the authenticator."""
+    page.goto(f"{server.url}/console/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form.card button[type=submit]").click()
+    page.wait_for_url("**/console/2fa")
+    secret = page.locator("#totp-secret").inner_text().strip()
+    page.locator("#code").fill(pyotp.TOTP(secret).now())
+    page.locator("form.card button[type=submit]").click()
+    page.wait_for_url(re.compile(r".*/console$"))
 
 
 def tab_to(page: Page, text: str, presses: int = 80) -> None:
@@ -161,6 +175,25 @@ def test_admin_adds_a_webhook_tests_and_resends(browser: Browser, live: LiveServ
     axe_audit(page, "failing (vi)")
     page.goto(f"{live.url}/console?lang=en")
     ctx.close()
+
+    # JavaScript off: every button is a plain form (a second admin, in a context without scripts).
+    add_staff(live, "hooks-admin2@firm.test", "Minh Admin", role="admin")
+    plain_ctx = browser.new_context(java_script_enabled=False)
+    plain_ctx.set_default_timeout(10_000)
+    plain = plain_ctx.new_page()
+    plain_log_in(plain, live, "hooks-admin2@firm.test")
+    plain.goto(f"{live.url}/console/webhooks")
+    plain.get_by_role("link", name=receiver.url).click()
+    plain.get_by_role("button", name="Rotate the secret").click()
+    assert plain.locator("#new-secret").input_value().startswith("whsec_")
+    expect(plain.get_by_role("button", name="Copy")).to_be_hidden()  # no script: select the field by hand
+    plain.get_by_role("button", name="Send a test event").click()
+    expect(plain.locator(".test-outcome")).to_contain_text("Delivered")  # old and new secrets both sign
+    plain.locator("table.deliveries tbody tr").first.get_by_role("button", name="Resend").click()
+    expect(plain.locator(".notice")).to_contain_text("The delivery was queued again")
+    _wait(lambda: len(receiver.accepted) == 5, "the resent test event")
+    assert receiver.bad_signatures == 0
+    plain_ctx.close()
 
 
 def _completed_loan(server: LiveServer, staff_email: str) -> str:
