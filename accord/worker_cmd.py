@@ -1,6 +1,6 @@
 """`accord worker`, `accord webhook …` and `accord prefill-link`: the outbox worker and the
-domain functions of `integrations/` on the command line (the staff console will call the same
-functions; until it exists this is how a firm's admin manages webhooks).
+domain functions of `integrations/` on the command line (the staff console's webhook pages,
+`web/console_hooks.py`, call the same functions).
 
 The integrations file is `ACCORD_INTEGRATIONS_FILE` (default `<data dir>/integrations.yml`)."""
 
@@ -37,7 +37,7 @@ def integrations_file(settings: Settings) -> Path:
 def registry(settings: Settings) -> Registry:
     from integrations import connectors
 
-    return connectors.load(integrations_file(settings))
+    return connectors.FileRegistry(integrations_file(settings))
 
 
 def build_worker(db: Engine, settings: Settings, mailer: Mailer | None, *,

@@ -22,12 +22,15 @@ See docs/integrations.md for every key."""
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
+
+log = logging.getLogger("accord.integrations.connectors")
 
 
 class ConnectorError(Exception):
@@ -95,3 +98,37 @@ def load(path: Path | None) -> Registry:
         auto_send = [str(n) for n in (firm.get("auto_send") or [])]
         registry.firms[str(slug)] = FirmIntegrations(connectors, hooks, auto_send)
     return registry
+
+
+class FileRegistry(Registry):
+    """The registry of a file that is read again when it changes (or appears), so a firm can add
+    a missing connector or hook while the worker runs and then retry the action that needed it.
+    A broken file stops the start (as `load` does); a change that breaks it later keeps the last
+    good configuration and is logged once, so a typo does not stop deliveries already working."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._refresh(first=True)
+
+    def _refresh(self, first: bool = False) -> None:
+        try:
+            stat = self.path.stat()
+            stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = None
+        if stamp == self._stamp and not first:
+            return
+        try:
+            self.firms = load(self.path).firms
+        except (OSError, ValueError, TypeError, AttributeError, yaml.YAMLError, ConnectorError) as exc:
+            if first:
+                raise
+            log.error("the integrations file was not reloaded (%s); the last good one stays in use",
+                      type(exc).__name__)
+        self._stamp = stamp
+
+    def for_firm(self, slug: str) -> FirmIntegrations:
+        self._refresh()
+        return super().for_firm(slug)

@@ -2,8 +2,9 @@
 the worker delivers through, endpoint health (automatic disable with an alert to the firm's
 owners and admins), the delivery log, resend and the test event.
 
-These are domain functions: the CLI (`accord webhook …`) calls them today and the staff console
-will call the same ones (its buttons "resend" and "send test event" are `resend` and `send_test`).
+These are domain functions: the CLI (`accord webhook …`) and the staff console's webhook pages
+(`web/console_hooks.py`) call the same ones (its buttons "resend" and "send test event" are
+`resend` and `send_test_logged`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import secrets as pysecrets
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import Session as DB
 from sqlmodel import col, select
 
@@ -67,6 +69,11 @@ def _check_events(events: list[str]) -> list[str]:
         if not any(fnmatch.fnmatchcase(t, pattern) for t in known):
             raise WebhookError(f"the filter {pattern!r} matches no event type (known: {', '.join(known)})")
     return events
+
+
+def check_events(events: list[str]) -> list[str]:
+    """The event filter, or `WebhookError` naming the pattern that matches no event type."""
+    return _check_events(events)
 
 
 def add(db: DB, firm_id: int, url: str, events: list[str] | None = None, description: str = "") -> tuple[
@@ -160,9 +167,12 @@ def matches(patterns: list[str], event_type: str) -> bool:
 
 
 def payload(event: OutboxEvent) -> dict[str, Any]:
-    """The JSON body of a delivery (documented in docs/webhooks.md)."""
+    """The JSON body of a delivery (documented in docs/webhooks.md); a logged test event keeps the
+    test's shape (no agreement, seq 0) when it is resent."""
+    test = event.type == outbox.TEST_EVENT
     return {"id": event.event_id, "type": event.type, "created": aware(event.created_at).isoformat(),
-            "agreement_id": event.agreement_id, "seq": event.seq, "data": event.data}
+            "agreement_id": None if test else event.agreement_id, "seq": 0 if test else event.seq,
+            "data": event.data}
 
 
 def body_bytes(data: dict[str, Any]) -> bytes:
@@ -298,3 +308,80 @@ def send_test(db: DB, firm_id: int, endpoint_id: int, now: dt.datetime | None = 
     data = {"id": outbox.new_event_id(), "type": outbox.TEST_EVENT, "created": now.isoformat(),
             "agreement_id": None, "seq": 0, "data": {"endpoint_id": ep.id}}
     return post_signed(db, ep, data, now)
+
+
+def send_test_logged(db: DB, firm_id: int, endpoint_id: int, now: dt.datetime | None = None) -> tuple[
+        Outcome, Delivery]:
+    """The console's "send test event": `send_test`, and the attempt kept in the endpoint's delivery
+    log (request and response) so it can be looked at and resent like any delivery. The event row
+    is born dispatched (the worker never fans it out to other endpoints) under an agreement id of
+    its own, so it never holds up a real agreement's sequence; endpoint health is not touched."""
+    now = now or utcnow()
+    ep = endpoint(db, firm_id, endpoint_id)
+    event_id = outbox.new_event_id()
+    event = OutboxEvent(event_id=event_id, firm_id=firm_id, type=outbox.TEST_EVENT, agreement_id=f"test:{event_id}",
+                        seq=1, data={"endpoint_id": ep.id}, created_at=now, dispatched_at=now)
+    db.add(event)
+    db.flush()
+    outcome = post_signed(db, ep, payload(event), now)
+    delivery = Delivery(firm_id=firm_id, outbox_id=event.id or 0, kind=WebhookConsumer.kind, endpoint_id=ep.id,
+                        agreement_id=event.agreement_id, seq=1, status="delivered" if outcome.ok else "failed",
+                        attempts=1, next_attempt_at=now, first_attempt_at=now,
+                        delivered_at=now if outcome.ok else None, last_error=None if outcome.ok else outcome.error,
+                        created_at=now)
+    db.add(delivery)
+    db.flush()
+    db.add(DeliveryAttempt(delivery_id=delivery.id or 0, at=now, request=outcome.request,
+                           response_status=outcome.status, response_body=outcome.body, error=outcome.error,
+                           ok=outcome.ok, duration_ms=outcome.duration_ms))
+    db.commit()
+    db.refresh(delivery)
+    return outcome, delivery
+
+
+def update(db: DB, firm_id: int, endpoint_id: int, events: list[str], description: str) -> WebhookEndpoint:
+    """Change the endpoint's event filter and description (the URL stays: add a new endpoint)."""
+    found = endpoint(db, firm_id, endpoint_id)
+    found.events = _check_events(events or ["*"])
+    found.description = description
+    db.add(found)
+    db.commit()
+    db.refresh(found)
+    return found
+
+
+def delivery(db: DB, firm_id: int, delivery_id: int) -> tuple[Delivery, OutboxEvent, list[DeliveryAttempt]]:
+    """One delivery of the firm with its event and every attempt (another firm's is "not found")."""
+    d = db.get(Delivery, delivery_id)
+    if d is None or d.firm_id != firm_id:
+        raise WebhookError(f"no delivery {delivery_id}")
+    event = db.get(OutboxEvent, d.outbox_id)
+    assert event is not None
+    attempts = list(db.exec(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == d.id)
+                            .order_by(col(DeliveryAttempt.id))).all())
+    return d, event, attempts
+
+
+def failing(db: DB, firm_id: int, limit: int = 100) -> list[Delivery]:
+    """The firm's deliveries that need a person: failed, not configured, or retrying after an
+    error (webhooks and `on completion` actions alike), newest first."""
+    return list(db.exec(select(Delivery).where(Delivery.firm_id == firm_id, _needs_a_person())
+                        .order_by(col(Delivery.id).desc()).limit(limit)).all())
+
+
+def failing_count(db: DB, firm_id: int) -> int:
+    """How many deliveries `failing` would list (the console's nav badge)."""
+    return int(db.exec(select(func.count()).select_from(Delivery).where(Delivery.firm_id == firm_id,
+                                                                        _needs_a_person())).one())
+
+
+def _needs_a_person() -> ColumnElement[bool]:
+    return or_(col(Delivery.status).in_(("failed", "unconfigured")),
+               and_(col(Delivery.status) == "pending", col(Delivery.attempts) > 0))
+
+
+def health(ep: WebhookEndpoint) -> str:
+    """ok | failing (errors since `failing_since`) | disabled."""
+    if not ep.active:
+        return "disabled"
+    return "failing" if ep.consecutive_failures else "ok"

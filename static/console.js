@@ -31,3 +31,21 @@
     timer = setTimeout(refresh, 100);
   });
 })();
+
+// "Copy" beside a secret shown once: the button is hidden without JS (the field can be selected
+// and copied by hand); with JS it copies the field and says so in a status region.
+(function () {
+  "use strict";
+  var buttons = document.querySelectorAll("button[data-copy]");
+  Array.prototype.forEach.call(buttons, function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field || !navigator.clipboard) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(function () {
+        var said = button.parentNode.querySelector(".copied");
+        if (said) { said.textContent = said.getAttribute("data-copied"); }
+      }, function () { field.select(); });
+    });
+  });
+})();

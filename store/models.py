@@ -297,7 +297,8 @@ class IdentityChallenge(SQLModel, table=True):
 
 class ConsoleAction(SQLModel, table=True):
     """One thing a staff member did to an applicant from the console (invite, resend, remind,
-    extend, void, reassign): append-only, so the firm can always see who did what and when.
+    extend, void, reassign, retry an on-completion action) or to the firm's webhooks (no session):
+    append-only, so the firm can always see who did what and when.
     Envelope actions also land in the envelope's own hash-chained audit trail; this table covers
     the applicant's side, which has no envelope yet when the link is first sent."""
 
@@ -307,7 +308,9 @@ class ConsoleAction(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     firm_id: int = Field(sa_column=Column(Integer, ForeignKey("firm.id"), nullable=False, index=True))
     staff_id: int = Field(sa_column=Column(Integer, ForeignKey("staff.id"), nullable=False))
-    session_id: str = Field(sa_column=Column(String(64), ForeignKey("interview_session.id"), nullable=False))
+    # None for an action on the firm's webhooks (add, rotate, enable, … `detail` names the endpoint).
+    session_id: str | None = Field(default=None, sa_column=Column(String(64), ForeignKey("interview_session.id"),
+                                                                  nullable=True))
     envelope_id: str | None = Field(default=None, sa_column=Column(String(64), ForeignKey("envelope.id"),
                                                                    nullable=True))
     action: str = Field(sa_column=Column(String(32), nullable=False))

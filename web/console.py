@@ -60,6 +60,7 @@ from manage.scope import Forbidden, Scope
 from signing.envelopes import Notifier
 from signing.mail import Mail, Mailer
 from store.models import Firm, Staff
+from web.console_hooks import ACTION_KIND_LABELS, DELIVERY_LABELS, HookPages, outcomes_for
 from web.i18n import LANGUAGES, _, translator
 from web.options import WebOptions
 from web.resume import SendLimiter
@@ -88,13 +89,23 @@ DONE = {"resend": _("The link was sent again."), "remind": _("A reminder was sen
         "reassign": _("The applicant was reassigned."), "extend": _("The expiry was extended."),
         "void": _("The envelope was voided."), "invite": _("The invitation was sent."),
         "deactivate": _("The account was deactivated."), "activate": _("The account was activated."),
-        "reset-2fa": _("The authenticator was reset: a new one is set up at the next login.")}
+        "reset-2fa": _("The authenticator was reset: a new one is set up at the next login."),
+        "edit": _("The endpoint was saved."), "enable": _("The endpoint was enabled."),
+        "disable": _("The endpoint was disabled."), "private": _("The setting was saved."),
+        "redeliver": _("The delivery was queued again: the worker sends it in a moment."),
+        "retry": _("The action was queued again: the worker runs it in a moment.")}
 STATUS_LABELS = {"in_progress": _("In progress"), "completed": _("Interview completed"), "signing": _("Signing"),
                  "signed": _("Signed"), "declined": _("Declined"), "voided": _("Voided"), "expired": _("Expired"),
                  "stuck": _("Stuck")}
 ROLE_LABELS = {"owner": _("Owner"), "admin": _("Admin"), "agent": _("Agent"), "viewer": _("Viewer")}
 ACTION_LABELS = {"invited": _("Invited"), "link_resent": _("Link sent again"), "reminded": _("Reminded"),
-                 "reassigned": _("Reassigned"), "extended": _("Expiry extended"), "voided": _("Voided")}
+                 "reassigned": _("Reassigned"), "extended": _("Expiry extended"), "voided": _("Voided"),
+                 "completion_retried": _("On-completion action retried"),
+                 "webhook_added": _("Endpoint added"), "webhook_edit": _("Endpoint edited"),
+                 "webhook_rotate": _("Secret rotated"), "webhook_enable": _("Endpoint enabled"),
+                 "webhook_disable": _("Endpoint disabled"), "webhook_test": _("Test event sent"),
+                 "webhook_resend": _("Delivery resent"), "private_allowed": _("Private addresses allowed"),
+                 "private_refused": _("Private addresses refused")}
 FIELD_MESSAGES = [_("An e-mail address is needed to send the link."),
                   _("Enter an e-mail address like name@example.com."),
                   _("Enter the amount as a positive number, like 250000."), _("The name is too long."),
@@ -151,6 +162,7 @@ class Console:
             *([Route("/console/reports", self.reports, methods=["GET"])] if _has_reports() else []),
             Route("/console/staff", self.staff_page, methods=["GET"]),
             Route("/console/staff/{staff_id:int}/{action:str}", self.staff_action, methods=["POST"]),
+            *HookPages(self).routes(),
         ]
 
     # -- cookie, language, CSRF ---------------------------------------------------------------
@@ -228,10 +240,21 @@ class Console:
             "status_label": lambda s: _t(STATUS_LABELS.get(s) or s),
             "action_label": lambda a: _t(ACTION_LABELS.get(a) or a),
             "path": request.url.path, "notice": _t(DONE[done]) if done in DONE else None,
-            "has_reports": _has_reports(), **extra,
+            "has_reports": _has_reports(), "failing": self._failing(login),
+            "delivery_label": lambda s: _t(DELIVERY_LABELS.get(s) or s),
+            "action_kind_label": lambda k: _t(ACTION_KIND_LABELS.get(k) or k), **extra,
         }
         html = templates.get_template(template).render(context)
         return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+    def _failing(self, login: Login | None) -> int:
+        """The nav badge of owners and admins: deliveries of the firm that need a person."""
+        if login is None or login.staff.role not in ("owner", "admin"):
+            return 0
+        from integrations.webhooks import failing_count
+
+        with DB(self.db) as db:
+            return failing_count(db, login.staff.firm_id)
 
     def _to_login(self, request: Request) -> Response:
         found = self._read_cookie(request)
@@ -452,7 +475,7 @@ class Console:
             if detail is None:
                 return None
             return {"detail": detail, "actions": scope.actions_of(db, session_id), "agents": scope.assignable(db),
-                    "session_id": session_id}
+                    "session_id": session_id, "outcomes": outcomes_for(db, scope, session_id)}
 
     async def detail(self, request: Request) -> Response:
         return await self._detail_page(request, "console_detail.html")

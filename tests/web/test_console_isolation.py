@@ -1,8 +1,9 @@
 """Per-firm isolation of the console, as a matrix generated from the app's own router: every
 console and API route × every object kind it can name (applicant sessions, envelopes, staff,
-reports/CSV filters). Staff of firm A asking for firm B's objects get 404 (or 403/401 where the
-route is not theirs at all) and firm B's data is unchanged; the same request on firm A's own
-object goes through (so the matrix can fail). A route added without a case here fails the test.
+reports/CSV filters, webhook endpoints, deliveries). Staff of firm A asking for firm B's objects
+get 404 (or 403/401 where the route is not theirs at all) and firm B's data is unchanged; the
+same request on firm A's own object goes through (so the matrix can fail). A route added
+without a case here fails the test.
 
 Within a firm, the same matrix checks an agent who sees only their own applicants against a
 colleague's applicant, and a viewer's posts (403).
@@ -29,17 +30,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from consolekit import login, staff  # noqa: E402
 
 from accord.settings import DEFAULT_INTERVIEWS  # noqa: E402
+from integrations import webhooks  # noqa: E402
 from manage import actions  # noqa: E402
 from manage.scope import Scope  # noqa: E402
 from manage.staff import STAFF_ACTIONS  # noqa: E402
 from signing import envelopes  # noqa: E402
 from signing.envelopes import PartySpec  # noqa: E402
 from signing.mail import ConsoleMailer  # noqa: E402
-from store.models import ConsoleAction, Envelope, Staff  # noqa: E402
+from store.models import ConsoleAction, Delivery, Envelope, Staff, WebhookEndpoint, WebhookSecret  # noqa: E402  # noqa: E402
 from store.models import Session as SessionRow  # noqa: E402
 from store.sessions import ensure_firm, publish_interview  # noqa: E402
 from web.app import create_app  # noqa: E402
 from web.console import ENVELOPE_ACTIONS, SESSION_ACTIONS  # noqa: E402
+from web.console_hooks import ENDPOINT_ACTIONS  # noqa: E402
 
 SECRET = "console-isolation-secret"
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
@@ -57,6 +60,10 @@ class World:
     a_envelope: str
     b_session: str  # firm B's applicant, with an envelope out for signing
     b_envelope: str
+    a_endpoint: int  # each firm's webhook endpoint, with one delivery in its log (a failed test event)
+    a_delivery: int
+    b_endpoint: int
+    b_delivery: int
 
 
 def _applicant(db: Engine, staff_id: int, name: str, email: str) -> tuple[str, str]:
@@ -73,6 +80,17 @@ def _applicant(db: Engine, staff_id: int, name: str, email: str) -> tuple[str, s
         return session.id, envelope.id
 
 
+def _endpoint(db: Engine, firm: str) -> tuple[int, int]:
+    """An endpoint of `firm` on a closed loopback port, and the failed test event in its log."""
+    with DB(db) as s:
+        firm_row = ensure_firm(s, firm, firm)
+        assert firm_row.id is not None
+        webhooks.set_allow_private(s, firm_row.id, True)
+        endpoint, _secret = webhooks.add(s, firm_row.id, "http://127.0.0.1:9/hook", ["*"], f"{firm} hook")
+        _outcome, delivery = webhooks.send_test_logged(s, firm_row.id, endpoint.id or 0)
+        return endpoint.id or 0, delivery.id or 0
+
+
 @pytest.fixture
 def world(db: Engine) -> World:
     with DB(db) as s:
@@ -84,8 +102,11 @@ def world(db: Engine) -> World:
         ("a_viewer", "demo", "viewer"), ("b_owner", "other", "owner"))}
     a_session, a_envelope = _applicant(db, people["a_agent2"][0], "Alice Applicant", "alice@example.com")
     b_session, b_envelope = _applicant(db, people["b_owner"][0], "Bob Foreign", "bob@example.com")
+    a_endpoint, a_delivery = _endpoint(db, "demo")
+    b_endpoint, b_delivery = _endpoint(db, "other")
     return World(db, *[(i, str(sec)) for i, sec in (people[k] for k in (
-        "a_owner", "a_agent", "a_agent2", "a_viewer", "b_owner"))], a_session, a_envelope, b_session, b_envelope)
+        "a_owner", "a_agent", "a_agent2", "a_viewer", "b_owner"))], a_session, a_envelope, b_session, b_envelope,
+                 a_endpoint, a_delivery, b_endpoint, b_delivery)
 
 
 @dataclass(frozen=True)
@@ -100,7 +121,9 @@ def _objects(w: World, own: bool) -> dict[str, str]:
     """The object of each kind a path parameter can name: firm B's (own=False) or firm A's."""
     return {"session_id": w.a_session if own else w.b_session,
             "envelope_id": w.a_envelope if own else w.b_envelope,
-            "staff_id": str(w.a_agent[0] if own else w.b_owner[0])}
+            "staff_id": str(w.a_agent[0] if own else w.b_owner[0]),
+            "endpoint_id": str(w.a_endpoint if own else w.b_endpoint),
+            "delivery_id": str(w.a_delivery if own else w.b_delivery)}
 
 
 def _form(path: str, w: World, own_staff: bool = True) -> dict[str, str]:
@@ -110,6 +133,8 @@ def _form(path: str, w: World, own_staff: bool = True) -> dict[str, str]:
         return {"days": "7"}
     if path.endswith("/void"):
         return {"reason": "test"}
+    if path.startswith("/console/webhooks/") and path.endswith("/edit"):
+        return {"events": "envelope.*", "description": "changed"}
     return {}
 
 
@@ -140,6 +165,10 @@ def _objectless(w: World) -> dict[tuple[str, str], list[Case]]:
         ("GET", "/console/reports"): [Case("GET", f"/console/reports?agent={b_agent}"),
                                       Case("GET", f"/console/reports?agent={b_agent}&format=csv")],
         ("POST", "/api/v1/sessions"): [],  # creates an applicant session; names no existing object
+        ("GET", "/console/webhooks"): [],  # lists the firm's own endpoints only (checked below)
+        ("POST", "/console/webhooks"): [],  # adds an endpoint to the staff member's own firm
+        ("POST", "/console/webhooks/private"): [],  # the staff member's own firm's setting
+        ("GET", "/console/failing"): [],  # lists the firm's own deliveries only (checked below)
     }
 
 
@@ -152,7 +181,8 @@ def expand(method: str, path: str, w: World, own: bool) -> list[Case]:
     values = {k: [v] for k, v in objects.items()}
     if "action" in params:
         values["action"] = list(SESSION_ACTIONS if "session_id" in params else
-                                ENVELOPE_ACTIONS if "envelope_id" in params else STAFF_ACTIONS)
+                                ENVELOPE_ACTIONS if "envelope_id" in params else
+                                ENDPOINT_ACTIONS if "endpoint_id" in params else STAFF_ACTIONS)
     combos: list[dict[str, str]] = [{}]
     for p in params:
         assert p in values, f"no object kind for path parameter {p!r} of {path}: add one to the matrix"
@@ -171,7 +201,14 @@ def _b_state(w: World) -> tuple[Any, ...]:
         assert sess is not None and env is not None
         b_sessions = len(s.exec(select(SessionRow.id).where(SessionRow.firm_id == sess.firm_id)).all())
         all_b_actions = len(s.exec(select(ConsoleAction.id).where(ConsoleAction.session_id == w.b_session)).all())
-        return sess.agent_id, sess.version, env.status, env.version, env.expires_at, b_sessions, all_b_actions
+        ep = s.get(WebhookEndpoint, w.b_endpoint)
+        delivery = s.get(Delivery, w.b_delivery)
+        assert ep is not None and delivery is not None
+        b_secrets = len(s.exec(select(WebhookSecret.id).where(WebhookSecret.endpoint_id == w.b_endpoint)).all())
+        b_deliveries = len(s.exec(select(Delivery.id).where(Delivery.firm_id == ep.firm_id)).all())
+        return (sess.agent_id, sess.version, env.status, env.version, env.expires_at, b_sessions, all_b_actions,
+                ep.active, ep.events, ep.description, b_secrets, delivery.status, delivery.next_attempt_at,
+                b_deliveries)
 
 
 def _client(w: World, who: tuple[int, str], mail: io.StringIO) -> tuple[TestClient, str]:
@@ -239,6 +276,13 @@ def test_every_route_refuses_another_firms_objects(world: World) -> None:
         list_page = client.get("/console").text
         if "Bob Foreign" in list_page:
             failures.append("the list shows firm B's applicant")
+        hooks_page = client.get("/console/webhooks").text
+        if "other hook" in hooks_page or f"/console/webhooks/{w.a_endpoint}" not in hooks_page:
+            failures.append("the webhooks page lists another firm's endpoint, or misses the firm's own")
+        failing_page = client.get("/console/failing").text
+        if f"/console/deliveries/{w.b_delivery}" in failing_page or \
+                f"/console/deliveries/{w.a_delivery}" not in failing_page:
+            failures.append("the failing list shows another firm's delivery, or misses the firm's own")
     finally:
         client.__exit__(None, None, None)
     assert covered >= 10
@@ -257,13 +301,18 @@ def test_an_agent_sees_only_their_own_and_a_viewer_changes_nothing(world: World)
                 continue
             for case in expand(method, path, w, own=True):  # a colleague's applicant (a_agent2's)
                 r = _send(agent, case, agent_token)
-                want_agent = 403 if "staff_id" in path else 404  # staff pages: the firm's, owners/admins only
+                # staff and webhook pages (a webhook's delivery too): the firm's, owners/admins only
+                admins_only = any(k in path for k in ("staff_id", "endpoint_id", "delivery_id"))
+                want_agent = 403 if admins_only else 404
                 if r.status_code != want_agent:
                     failures.append(f"agent {case.method} {case.path}: {r.status_code}, expected {want_agent}")
                 r = _send(viewer, case, viewer_token)
-                want = (200,) if method == "GET" else (403,)
+                want = (200,) if method == "GET" and not ("endpoint_id" in path or "delivery_id" in path) else (403,)
                 if r.status_code not in want:
                     failures.append(f"viewer {case.method} {case.path}: {r.status_code}, expected {want}")
+        for path in ("/console/webhooks", "/console/failing"):
+            if agent.get(path).status_code != 403 or viewer.get(path).status_code != 403:
+                failures.append(f"{path}: not refused to an agent or a viewer")
         if "Alice Applicant" in agent.get("/console").text:
             failures.append("the agent's list shows a colleague's applicant")
         if "Alice Applicant" not in viewer.get("/console").text:
