@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integrations"))
 from consolekit import login, staff  # noqa: E402
 from webhook_receiver import Receiver  # noqa: E402
 
+from integrations import webhooks  # noqa: E402
 from integrations.completion import CompletionConsumer  # noqa: E402
 from integrations.connectors import FileRegistry  # noqa: E402
-from integrations import webhooks  # noqa: E402
 from integrations.webhooks import WebhookConsumer  # noqa: E402
 from jobs.worker import Worker  # noqa: E402
 from manage import actions  # noqa: E402
