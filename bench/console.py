@@ -35,13 +35,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, insert, text
 from sqlmodel import Session as DB
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 from manage.applicants import list_applicants  # noqa: E402
 from manage.reports import ReportFilter, funnel_report, turnaround_report  # noqa: E402
 from store import migrate  # noqa: E402
-from store.database import make_engine, normalize_url  # noqa: E402
+from store.database import make_engine  # noqa: E402
 from store.models import (  # noqa: E402
     AgreementVersion,
     AnswerEvent,
@@ -64,6 +63,7 @@ from store.models import (  # noqa: E402
 )
 from store.models import Session as SessionRow  # noqa: E402
 from store.stage import ENVELOPE_STAGES  # noqa: E402
+from store.testdb import fresh_postgres  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 DAYS = 180
@@ -307,18 +307,9 @@ def run(url: str, label: str, sessions: int, repeat: int) -> None:
     engine.dispose()
 
 
-@contextmanager
-def postgres_database(server: str) -> Iterator[str]:
-    name = f"accord_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalize_url(server), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{server.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def postgres_database(server: str) -> AbstractContextManager[str]:
+    """A scratch database on `server`, dropped afterwards (`store.testdb.fresh_postgres`)."""
+    return fresh_postgres(server, prefix="accord_bench")
 
 
 def main() -> None:

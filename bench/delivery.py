@@ -24,14 +24,11 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
 from sqlmodel import Session as DB
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,9 +38,10 @@ from integrations import webhooks  # noqa: E402
 from integrations.webhooks import WebhookConsumer  # noqa: E402
 from jobs.queue import QueueWorker  # noqa: E402
 from jobs.worker import Runner, Worker, start_thread  # noqa: E402
-from store import migrate, outbox  # noqa: E402
-from store.database import make_engine, normalize_url  # noqa: E402
+from store import migrate, outbox, secretbox  # noqa: E402
+from store.database import make_engine  # noqa: E402
 from store.sessions import ensure_firm  # noqa: E402
+from store.testdb import fresh_postgres  # noqa: E402
 
 
 class Counter:
@@ -76,18 +74,9 @@ class Counter:
                 raise SystemExit(f"only {self.count} of {count} deliveries arrived")
 
 
-@contextmanager
-def postgres(server: str) -> Iterator[str]:
-    name = f"accord_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(normalize_url(server), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{server.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def postgres(server: str) -> AbstractContextManager[str]:
+    """A scratch database on `server`, dropped afterwards (`store.testdb.fresh_postgres`)."""
+    return fresh_postgres(server, prefix="accord_bench")
 
 
 def run(label: str, url: str, backend: str, args: argparse.Namespace) -> None:
@@ -135,6 +124,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--latency", type=int, default=20)
     args = parser.parse_args()
+    # The endpoints' signing secrets are stored encrypted (store/secretbox.py): a throwaway key,
+    # in the environment so that worker processes started from here read it too.
+    os.environ.setdefault(secretbox.ENV_KEYS, secretbox.new_key())
     with tempfile.TemporaryDirectory() as tmp:
         run("table sqlite", f"sqlite:///{tmp}/bench.db", "table", args)
     server = os.environ.get("ACCORD_BENCH_POSTGRES_URL", "")

@@ -22,16 +22,18 @@ ON_POSTGRES = os.environ.get("ACCORD_TEST_DATABASE", "sqlite") == "postgresql"
 
 
 @contextmanager
-def fresh_postgres() -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
-    if not POSTGRES:
+def fresh_postgres(server: str | None = None, prefix: str = "accord_test") -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database on `server` (default: the tests' server),
+    dropped afterwards. The benchmarks use it too, with their own server and prefix."""
+    server = server or POSTGRES
+    if not server:
         raise RuntimeError("ACCORD_TEST_DATABASE=postgresql needs ACCORD_TEST_POSTGRES_URL (.ci/run starts a server)")
-    name = f"accord_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(normalize_url(POSTGRES), isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalize_url(server), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield f"{POSTGRES.rsplit('/', 1)[0]}/{name}"
+        yield f"{server.rsplit('/', 1)[0]}/{name}"
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
