@@ -34,6 +34,7 @@ def cmd_secrets(args: argparse.Namespace) -> int:
         return 0
     from accord.serve import configure_encryption, secret_key
     from integrations import webhooks
+    from manage.staff import reseal_totp_secrets
     from store import migrate
     from store.database import make_engine
 
@@ -53,7 +54,7 @@ def cmd_secrets(args: argparse.Namespace) -> int:
                   f"{migrate.head()}: run `accord worker --once` (it migrates) first", file=sys.stderr)
             return 2
         with DB(db) as session:
-            count = webhooks.reseal_all(session)
+            count = webhooks.reseal_all(session) + reseal_totp_secrets(session)
     except secretbox.SecretBoxError as exc:
         print(f"accord: {exc}; nothing was changed", file=sys.stderr)
         return 1

@@ -27,8 +27,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DB
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
+from store import secretbox
 from store.models import Firm, Staff, utcnow
 
 log = logging.getLogger("accord.manage.staff")
@@ -157,7 +158,7 @@ def check_code(db: DB, staff_id: int, code: str, *, now: dt.datetime | None = No
         raise LoginError(LoginFailure.BAD_CREDENTIALS)
     if _locked(staff, now):
         raise LoginError(LoginFailure.LOCKED, _aware(staff.locked_until) if staff.locked_until else None)
-    if not _code_ok(staff.totp_secret, code, now):
+    if not _code_ok(totp_secret(staff), code, now):
         error = _fail(db, staff, now)
         raise LoginError(LoginFailure.LOCKED if error.failure is LoginFailure.LOCKED else LoginFailure.BAD_CODE,
                          error.locked_until)
@@ -166,6 +167,30 @@ def check_code(db: DB, staff_id: int, code: str, *, now: dt.datetime | None = No
     db.commit()
     db.refresh(staff)
     return staff
+
+
+def totp_secret(staff: Staff) -> str:
+    """The account's TOTP secret in clear. Stored encrypted (`store.secretbox`, migration 0013):
+    a copy of the database alone does not let anyone make second-factor codes. A value still in
+    plain text (written before 0013 by a process that had not migrated) is taken as it is."""
+    stored = staff.totp_secret or ""
+    return secretbox.unseal(stored) if secretbox.is_sealed(stored) else stored
+
+
+def reseal_totp_secrets(db: DB) -> int:
+    """Re-encrypt every enrolled TOTP secret under the first key of the key ring (key rotation, as
+    `integrations.webhooks.reseal_all` does for signing secrets). All or nothing; how many."""
+    ring = secretbox.current()
+    rows = list(db.exec(select(Staff).where(col(Staff.totp_secret).is_not(None)).order_by(col(Staff.id))).all())
+    try:
+        for row in rows:
+            row.totp_secret = ring.reseal(row.totp_secret or "")
+            db.add(row)
+    except secretbox.SecretBoxError:
+        db.rollback()
+        raise
+    db.commit()
+    return len(rows)
 
 
 def _code_ok(secret: str, code: str, now: dt.datetime) -> bool:
@@ -200,7 +225,7 @@ def finish_enrolment(db: DB, staff_id: int, secret: str, code: str, *, now: dt.d
         error = _fail(db, staff, now)
         raise LoginError(LoginFailure.LOCKED if error.failure is LoginFailure.LOCKED else LoginFailure.BAD_CODE,
                          error.locked_until)
-    staff.totp_secret = secret
+    staff.totp_secret = secretbox.seal(secret)
     staff.failed_logins = 0
     db.add(staff)
     db.commit()

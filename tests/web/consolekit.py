@@ -11,6 +11,7 @@ from sqlmodel import Session as DB
 from starlette.testclient import TestClient
 
 from manage.staff import create_staff
+from store import secretbox
 from store.models import Staff
 from store.sessions import ensure_firm
 
@@ -31,7 +32,7 @@ def staff(db: Engine, firm_slug: str, email: str, role: str = "agent", *, sees_a
     secret = pyotp.random_base32() if enrolled else None
     with DB(db) as s:
         row = create_staff(s, firm_slug, email, email.split("@")[0].title(), role, password, sees_all=sees_all)
-        row.totp_secret = secret
+        row.totp_secret = secretbox.seal(secret) if secret else None  # as enrolment stores it
         s.add(row)
         s.commit()
         assert row.id is not None

@@ -5,6 +5,7 @@ login, CSRF, logout; and no password or code in any log line."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from starlette.testclient import TestClient
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from consolekit import PASSWORD, csrf_of, login, staff, staff_row  # noqa: E402
 
-from manage.staff import MAX_FAILURES  # noqa: E402
+from manage.staff import MAX_FAILURES, totp_secret  # noqa: E402
 from web.app import JSONFormatter, create_app  # noqa: E402
 from web.options import WebOptions  # noqa: E402
 
@@ -76,7 +77,9 @@ def test_first_login_enrols_the_authenticator_from_the_page(db: Engine) -> None:
         r = client.post("/console/2fa", data={"_csrf": csrf_of(page.text), "code": pyotp.TOTP(shown).now()},
                         follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/console"
-    assert staff_row(db, sid).totp_secret == shown
+    stored = staff_row(db, sid)
+    assert stored.totp_secret is not None and shown not in stored.totp_secret  # kept encrypted
+    assert totp_secret(stored) == shown
 
 
 def test_lockout_after_repeated_failures_even_for_the_right_password(db: Engine) -> None:
@@ -205,6 +208,37 @@ def test_owners_manage_staff_accounts_from_the_console(db: Engine) -> None:
         assert r.status_code == 422 and staff_row(db, owner).active  # not one's own account
         admin_token = login(adm, "admin@a.test", admin_secret)
         r = adm.post(f"/console/staff/{owner}/reset-2fa", data={"_csrf": admin_token})
-        assert r.status_code == 422 and staff_row(db, owner).totp_secret == owner_secret  # an admin, an owner
+        assert r.status_code == 422 and totp_secret(staff_row(db, owner)) == owner_secret  # an admin, an owner
         assert adm.post(f"/console/staff/{agent}/deactivate", data={"_csrf": "0" * 64}).status_code == 403  # CSRF
     assert staff_row(db, admin).active
+
+
+def test_totp_secrets_are_encrypted_at_rest_and_follow_a_key_rotation(db: Engine) -> None:
+    """A copy of the database alone cannot make second-factor codes: the column holds a sealed
+    value; after `reseal_totp_secrets` under a new first key the old key alone no longer opens it,
+    and the login still works with the same authenticator."""
+    from sqlmodel import Session as DB
+
+    from manage.staff import reseal_totp_secrets
+    from store import secretbox
+
+    sid, secret = staff(db, "demo", "sealed@a.test")
+    assert secret is not None
+    raw = staff_row(db, sid).totp_secret
+    assert raw is not None and secret not in raw and secretbox.is_sealed(raw)
+    old_keys = [k for k in os.environ[secretbox.ENV_KEYS].split(",") if k.strip()]  # tests/conftest.py
+    old = secretbox.Keyring(old_keys)
+    new_key = secretbox.new_key()
+    secretbox.configure(secretbox.Keyring([new_key, *old_keys]))
+    try:
+        with DB(db) as session:
+            assert reseal_totp_secrets(session) >= 1
+        rotated = staff_row(db, sid).totp_secret or ""
+        assert rotated != raw and secretbox.Keyring([new_key]).unseal(rotated) == secret
+        with pytest.raises(secretbox.SecretBoxError):
+            old.unseal(rotated)
+        with TestClient(create_app(db, SECRET)) as client:
+            login(client, "sealed@a.test", secret)
+            assert client.get("/console").status_code == 200
+    finally:
+        secretbox.configure(None)
