@@ -254,9 +254,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\naccord: " + _("interrupted"), file=sys.stderr)
         return 130
     except Exception as exc:
+        from accord.settings import SettingsError
         from store.secretbox import SecretBoxError
 
-        if isinstance(exc, SecretBoxError):  # a missing or malformed ACCORD_ENCRYPTION_KEYS: say so, no traceback
+        # a missing or malformed ACCORD_ENCRYPTION_KEYS, an unusable ACCORD_* number: say so, no traceback
+        if isinstance(exc, SecretBoxError | SettingsError):
             print(f"accord: {exc}", file=sys.stderr)
             return 2
         raise

@@ -110,7 +110,7 @@ def web_options(settings: Settings) -> WebOptions:
     return WebOptions(data_dir=settings.data_dir, smtp_host=settings.smtp_host, smtp_port=settings.smtp_port,
                       mail_from=settings.mail_from, public_url=settings.public_url,
                       resume_days=settings.resume_days, max_upload_mb=settings.max_upload_mb,
-                      staff_session_minutes=settings.staff_session_minutes)
+                      staff_session_minutes=settings.staff_session_minutes, stuck_hours=settings.stuck_hours)
 
 
 def mailer(settings: Settings) -> Mailer:

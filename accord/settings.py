@@ -23,6 +23,7 @@ class Settings:
     resume_days: float = 7
     max_upload_mb: float = 10
     staff_session_minutes: float = 480  # how long a console login lasts
+    stuck_hours: float = 48  # no activity for this long: the console flags the applicant as stuck
     demo_agent: bool = True  # `accord serve` creates the demo firm's agent on first start
     # SMS one-time codes through a gateway speaking Twilio's Messages API; empty URL: printed to stderr.
     sms_url: str = ""
@@ -44,6 +45,7 @@ class Settings:
         (the server's address as applicants see it, for links in e-mails), `ACCORD_RESUME_DAYS`
         (how long a resume link works, default 7), `ACCORD_MAX_UPLOAD_MB` (per file, default 10),
         `ACCORD_STAFF_SESSION_MINUTES` (how long a console login lasts, default 480),
+        `ACCORD_STUCK_HOURS` (no activity for this long flags an applicant as stuck in the console, default 48),
         `ACCORD_DEMO_AGENT` (0: do not create the demo agent account; default 1),
         `ACCORD_SMS_URL`/`ACCORD_SMS_ACCOUNT`/`ACCORD_SMS_TOKEN`/`ACCORD_SMS_FROM` (SMS codes' gateway),
         `ACCORD_STRIPE_SECRET_KEY` / `ACCORD_STRIPE_WEBHOOK_SECRET` (payments; see docs/payments.md),
@@ -64,6 +66,7 @@ class Settings:
             resume_days=float(env.get("ACCORD_RESUME_DAYS") or 7),
             max_upload_mb=float(env.get("ACCORD_MAX_UPLOAD_MB") or 10),
             staff_session_minutes=float(env.get("ACCORD_STAFF_SESSION_MINUTES") or 480),
+            stuck_hours=_positive(env, "ACCORD_STUCK_HOURS", 48),
             demo_agent=(env.get("ACCORD_DEMO_AGENT") or "1") not in ("0", "false", "no"),
             sms_url=env.get("ACCORD_SMS_URL", ""), sms_account=env.get("ACCORD_SMS_ACCOUNT", ""),
             sms_token=env.get("ACCORD_SMS_TOKEN", ""), sms_from=env.get("ACCORD_SMS_FROM", ""),
@@ -72,3 +75,20 @@ class Settings:
             stripe_api_base=env.get("ACCORD_STRIPE_API_BASE", ""),
             queue=(env.get("ACCORD_QUEUE") or "table").strip().lower(),
         )
+
+
+class SettingsError(ValueError):
+    """An `ACCORD_*` variable holds something unusable (the message names it; no traceback)."""
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number (got {raw!r})") from None
+    if not value > 0:
+        raise SettingsError(f"{name} must be more than 0 (got {raw!r})")
+    return value

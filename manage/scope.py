@@ -119,12 +119,12 @@ class Scope:
 
         return list_applicants(db, self.firm_id, agent_id=self.agent_filter, **filters)
 
-    def applicant(self, db: DB, session_id: str) -> Any:
+    def applicant(self, db: DB, session_id: str, **options: Any) -> Any:
         from manage.applicants import applicant_detail
 
         if self.session(db, session_id) is None:
             return None
-        return applicant_detail(db, self.firm_id, session_id)
+        return applicant_detail(db, self.firm_id, session_id, **options)
 
 
 def search_condition(text: str) -> ColumnElement[bool]:

@@ -398,7 +398,8 @@ class Console:
         except ValueError:
             page = 1
         filters: dict[str, Any] = {"query": (q.get("q") or "").strip()[:200] or None, "status": status,
-                                   "stuck_only": q.get("stuck") == "1", "page": page}
+                                   "stuck_only": q.get("stuck") == "1", "page": page,
+                                   "stuck_after": dt.timedelta(hours=self.options.stuck_hours)}
         agent = q.get("agent")
         if agent:
             try:
@@ -471,7 +472,7 @@ class Console:
     def _detail(self, login: Login, session_id: str) -> dict[str, Any] | None:
         scope = Scope.of(login.staff)
         with DB(self.db) as db:
-            detail = scope.applicant(db, session_id)
+            detail = scope.applicant(db, session_id, stuck_after=dt.timedelta(hours=self.options.stuck_hours))
             if detail is None:
                 return None
             return {"detail": detail, "actions": scope.actions_of(db, session_id), "agents": scope.assignable(db),

@@ -19,6 +19,7 @@ class WebOptions:
     max_upload_mb: float = 10
     resume_sends_per_hour: int = 3
     staff_session_minutes: float = 480  # a console login lasts this long (ACCORD_STAFF_SESSION_MINUTES)
+    stuck_hours: float = 48  # the console flags an applicant idle this long as stuck (ACCORD_STUCK_HOURS)
 
     @property
     def upload_dir(self) -> Path:
