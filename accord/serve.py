@@ -42,7 +42,17 @@ def prepare(settings: Settings) -> Engine:
     db = make_engine(settings.database_url)
     migrate.upgrade(db)
     seed(db, settings.interviews_dir)
+    wire_rooms()
     return db
+
+
+def wire_rooms() -> None:
+    """What one room offers another without either importing the other: the console's "card
+    declined" flag reads the payment step's failures (`signing.payment`)."""
+    from manage.applicants import register_declined_cards
+    from signing.payment import declined_card_sessions
+
+    register_declined_cards(declined_card_sessions)
 
 
 def seed_demo_agent(db: Engine) -> str | None:

@@ -24,7 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Select, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DB
 from sqlmodel import col, select
@@ -52,6 +53,17 @@ def terms_from_source(payment: dict[str, Any] | None) -> PaymentTerms | None:
     return PaymentTerms(amount_minor=to_minor(payment["amount"], currency), currency=currency,
                         description=str(payment.get("description") or ""), payer_role=payment.get("payer"),
                         when=str(payment.get("when") or "before signing"))
+
+
+def declined_card_sessions(firm_id: int) -> Select[Any]:
+    """The firm's sessions whose payer's card was refused and not paid since (the payment is still
+    due and its last attempt failed), on an envelope still open: the console's "card declined"
+    stuck flag (`manage.applicants.register_declined_cards`, wired by `accord.serve`)."""
+    return (sa_select(Envelope.session_id)  # type: ignore[call-overload]
+            .join(Payment, col(Payment.envelope_id) == col(Envelope.id))
+            .where(col(Envelope.firm_id) == firm_id, col(Envelope.session_id).is_not(None),
+                   col(Envelope.status).not_in(("voided", "expired", "declined")),
+                   col(Payment.status) == "due", col(Payment.last_error).is_not(None)))
 
 
 def of_envelope(db: DB, envelope_id: str) -> Payment | None:

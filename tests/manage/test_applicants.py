@@ -207,6 +207,57 @@ def test_declined_card_hook(db: DB, world: dict) -> None:
     assert ids(list_applicants(db, world["a"].id, stuck_only=True, now=NOW)) == [s["idle"].id]
 
 
+def test_a_declined_card_flags_the_applicant_until_paid(db: DB, world: dict) -> None:
+    """The hook as `accord serve` wires it (`signing.payment.declined_card_sessions`): the payment
+    step's failed attempt flags the session in its own firm only, and the payment clears it."""
+    from accord.serve import wire_rooms
+    from payments import ProviderEvent
+    from signing import payment
+    from signing.envelopes import PaymentTerms
+
+    s = world["s"]
+    fee = 500_000
+
+    def with_payment(session: Session) -> str:
+        env = envelopes.create(db, session.firm_id, title="Loan agreement", language="en", pdf_sha256="0" * 64,
+                               parties=[envelopes.PartySpec("applicant", "sign", 1, "An", "an@example.test")],
+                               session_id=session.id, now=NOW - H,
+                               payment=PaymentTerms(fee, "VND", "Application fee", "applicant", "before signing"))
+        envelopes.send(db, env.id, now=NOW - H)
+        return env.id
+
+    def event(eid: str, etype: str, event_id: str, **extra: object) -> ProviderEvent:
+        row = payment.of_envelope(db, eid)
+        assert row is not None
+        return ProviderEvent(event_id, etype, 0, {"id": f"obj_{event_id}", "amount_total": fee, "currency": "vnd",
+                                                  "payment_status": "paid", "payment_intent": "pi_" + event_id,
+                                                  "metadata": {"accord_payment": row.id, "accord_envelope": eid},
+                                                  **extra})
+
+    mine, theirs = with_payment(s["done"]), with_payment(s["b_same"])
+    declined = {"last_payment_error": {"code": "card_declined", "decline_code": "insufficient_funds"}}
+    wire_rooms()
+    try:
+        assert not any(r.stuck.declined_card for r in list_applicants(db, world["a"].id, now=NOW).rows)
+        for eid, eid_tag in ((mine, "a"), (theirs, "b")):
+            outcome = payment.apply_event(db, "stripe", event(eid, "payment_intent.payment_failed", "f" + eid_tag,
+                                                               **declined))
+            assert outcome == ("failed", eid)
+        rows = {r.session_id: r for r in list_applicants(db, world["a"].id, now=NOW).rows}
+        assert rows[s["done"].id].stuck == applicants.StuckFlags(declined_card=True)
+        assert s["done"].id in ids(list_applicants(db, world["a"].id, stuck_only=True, now=NOW))
+        assert s["b_same"].id not in rows  # firm B's declined card stays in firm B
+        assert ids(list_applicants(db, world["b"].id, stuck_only=True, now=NOW)).count(s["b_same"].id) == 1
+
+        assert payment.apply_event(db, "stripe", event(mine, "checkout.session.completed", "paid_a",
+                                                       object="checkout.session")) == (
+            "paid", mine)
+        rows = {r.session_id: r for r in list_applicants(db, world["a"].id, now=NOW).rows}
+        assert not rows[s["done"].id].stuck.declined_card
+    finally:
+        register_declined_cards(None)
+
+
 def test_offset_and_keyset_paging_agree(db: DB, world: dict) -> None:
     a = world["a"].id
     everything = ids(list_applicants(db, a, now=NOW))
