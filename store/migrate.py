@@ -25,7 +25,10 @@ def config() -> Config:
 
 def ours(name: str | None, type_: str, _parents: object = None) -> bool:
     """Alembic's `include_name`: our tables only. procrastinate's (`procrastinate_*`, installed by
-    revision 0010 on PostgreSQL) are the queue library's, not models of `store.models`."""
+    revision 0010 on PostgreSQL) are the queue library's, not models of `store.models`; the trigram
+    indexes of revision 0014 (PostgreSQL only, `*_trgm`) are not described by the models either."""
+    if type_ == "index" and (name or "").endswith("_trgm"):
+        return False
     return not (type_ == "table" and (name or "").startswith("procrastinate_"))
 
 

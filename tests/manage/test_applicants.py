@@ -299,3 +299,22 @@ def test_detail_timeline_and_audit(db: DB, world: dict) -> None:
         ("applicant", "identified"), ("applicant", "consented"), ("applicant", "signed"), ("system", "completed")]
     assert view.audit[3].actor_name == "An Applicant" and view.audit[0].actor_name is None
     assert applicant_detail(db, a.id, "no-such-session") is None
+
+
+def test_the_search_has_trigram_indexes_on_postgresql(db: DB, world: dict) -> None:
+    """Migration 0014: on PostgreSQL, GIN trigram indexes serve `lower(name|email) LIKE '%…%'`
+    (bench/console.py: the search went from 112 to 19 ms at 100,000 sessions); SQLite has none.
+    The results are the same either way."""
+    from sqlalchemy import text
+
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        found = set(db.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'interview_session' "
+                                    "AND indexdef LIKE '%gin_trgm_ops%'")).scalars())
+        assert found == {"ix_interview_session_name_trgm", "ix_interview_session_email_trgm"}
+    else:
+        names = set(db.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).scalars())
+        assert not {n for n in names if n.endswith("_trgm")}
+    s = world["s"]
+    assert ids(list_applicants(db, world["a"].id, query="NGUYEN", now=NOW)) == [s["fresh"].id]
+    assert ids(list_applicants(db, world["a"].id, query="dung@EXAMPLE", now=NOW)) == [s["idle"].id]
