@@ -12,7 +12,6 @@ Downgrade decrypts the rows back to plain text (it needs the key that encrypted 
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 from store import secretbox
@@ -22,27 +21,10 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-_secret = sa.table("webhook_secret", sa.column("id", sa.Integer()), sa.column("secret", sa.Text()))
-
-
-def _rewrite(change: str) -> None:
-    conn = op.get_bind()
-    rows = conn.execute(sa.select(_secret.c.id, _secret.c.secret).order_by(_secret.c.id)).all()
-    if change == "seal":
-        todo = [(i, v) for i, v in rows if not secretbox.is_sealed(v)]
-    else:
-        todo = [(i, v) for i, v in rows if secretbox.is_sealed(v)]
-    if not todo:
-        return
-    ring = secretbox.current()
-    for row_id, value in todo:
-        new = ring.seal(value) if change == "seal" else ring.unseal(value)
-        conn.execute(sa.update(_secret).where(_secret.c.id == row_id).values(secret=new))
-
 
 def upgrade() -> None:
-    _rewrite("seal")
+    secretbox.rewrite_column(op.get_bind(), "webhook_secret", "secret", "seal")
 
 
 def downgrade() -> None:
-    _rewrite("unseal")
+    secretbox.rewrite_column(op.get_bind(), "webhook_secret", "secret", "unseal")

@@ -12,7 +12,6 @@ decrypts them back (it needs the key that encrypted them).
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 from store import secretbox
@@ -22,25 +21,10 @@ down_revision = "0012"
 branch_labels = None
 depends_on = None
 
-_staff = sa.table("staff", sa.column("id", sa.Integer()), sa.column("totp_secret", sa.Text()))
-
-
-def _rewrite(change: str) -> None:
-    conn = op.get_bind()
-    rows = conn.execute(sa.select(_staff.c.id, _staff.c.totp_secret).where(_staff.c.totp_secret.is_not(None))
-                        .order_by(_staff.c.id)).all()
-    todo = [(i, v) for i, v in rows if secretbox.is_sealed(v) == (change == "unseal")]
-    if not todo:
-        return
-    ring = secretbox.current()
-    for row_id, value in todo:
-        new = ring.seal(value) if change == "seal" else ring.unseal(value)
-        conn.execute(sa.update(_staff).where(_staff.c.id == row_id).values(totp_secret=new))
-
 
 def upgrade() -> None:
-    _rewrite("seal")
+    secretbox.rewrite_column(op.get_bind(), "staff", "totp_secret", "seal")
 
 
 def downgrade() -> None:
-    _rewrite("unseal")
+    secretbox.rewrite_column(op.get_bind(), "staff", "totp_secret", "unseal")
