@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from crm_service import CRM
+from po_case import PO_YML, completed_po_order
 from sqlalchemy import Engine
 from sqlmodel import Session as DB
 from sqlmodel import select
@@ -26,12 +27,9 @@ from integrations.rest import RestConnector
 from integrations.salesforce import SalesforceConnector
 from jobs.clock import ManualClock
 from jobs.worker import Worker
-from signing import envelopes
-from signing.envelopes import PartySpec
 from store.models import Delivery, DeliveryAttempt
-from store.sessions import ensure_firm, load_state, publish_interview, save_step
+from store.sessions import ensure_firm, load_state, publish_interview
 
-PO_YML = Path(__file__).parent / "po_order" / "po_order.yml"
 TOKEN = "generic-token-from-env"
 
 
@@ -190,24 +188,8 @@ def test_completion_actions_retry_while_the_crm_is_down(db_engine: Engine, crm: 
                                                    {"provision": {"connector": "crm", "action": "create_account"}})})
     clock = ManualClock(dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC))
     worker = Worker(db_engine, [CompletionConsumer(registry)], clock=clock)
-    with DB(db_engine) as db:
-        firm = ensure_firm(db, "acme", "Acme")
-        publish_interview(db, firm, "po_order", PO_YML)
-        session = start_from_record(db, registry, "acme", "po_order", "42")
-        row, state = load_state(db, session.id)
-        state.namespace.update(job_title="Buyer", seats=3)
-        save_step(db, row, state)
-        env = envelopes.create(db, firm.id or 0, title="Order", language="en", pdf_sha256="a" * 64,
-                               parties=[PartySpec("customer", "sign", 1, "An", "an@example.com")],
-                               session_id=session.id)
-        envelopes.send(db, env.id)
-        [me] = envelopes.load(db, env.id)[1]
-        envelopes.opened(db, me.id)
-        envelopes.identified(db, me.id, "email_code", {})
-        envelopes.consented(db, me.id, "v1")
-        crm.stop()  # the CRM is down when the envelope completes
-        envelopes.acted(db, me.id, detail={"fields": {"po_number": "PO-55"}})
-        sid = session.id
+    # The CRM is down when the envelope completes.
+    sid = completed_po_order(db_engine, registry, "PO-55", before_signing=crm.stop)
     worker.run_once()
     with DB(db_engine) as db:
         failed = db.exec(select(DeliveryAttempt)).all()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from crm_service import CRM
+from po_case import completed_po_order
 from sqlalchemy import Engine
 from sqlmodel import Session as DB
 from sqlmodel import select
@@ -25,12 +26,9 @@ from integrations.connectors import FileRegistry, FirmIntegrations, Registry, lo
 from integrations.salesforce import SalesforceConnector
 from jobs.clock import ManualClock
 from jobs.worker import Worker
-from signing import envelopes
-from signing.envelopes import PartySpec
 from store.models import Delivery, DeliveryAttempt
-from store.sessions import compile_version, ensure_firm, load_state, publish_interview, save_step
+from store.sessions import compile_version, ensure_firm, publish_interview
 
-PO_YML = Path(__file__).parent / "po_order" / "po_order.yml"
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "integrations.example.yml"
 
 
@@ -52,26 +50,8 @@ def _crm_config(crm: CRM) -> dict[str, object]:
 
 def _completed_envelope(db_engine: Engine, crm: CRM) -> str:
     """A po_order session started from CRM record 42 whose envelope has just completed."""
-    from integrations.prefill import start_from_record
-
     prefill = Registry({"acme": FirmIntegrations({"crm": SalesforceConnector(_crm_config(crm))})})
-    with DB(db_engine) as db:
-        firm = ensure_firm(db, "acme", "Acme")
-        publish_interview(db, firm, "po_order", PO_YML)
-        session = start_from_record(db, prefill, "acme", "po_order", "42")
-        row, state = load_state(db, session.id)
-        state.namespace.update(job_title="Buyer", seats=3)
-        save_step(db, row, state)
-        env = envelopes.create(db, firm.id or 0, title="Order", language="en", pdf_sha256="a" * 64,
-                               parties=[PartySpec("customer", "sign", 1, "An", "an@example.com")],
-                               session_id=session.id)
-        envelopes.send(db, env.id)
-        [me] = envelopes.load(db, env.id)[1]
-        envelopes.opened(db, me.id)
-        envelopes.identified(db, me.id, "email_code", {})
-        envelopes.consented(db, me.id, "v1")
-        envelopes.acted(db, me.id, detail={"fields": {"po_number": "PO-9"}})
-        return session.id
+    return completed_po_order(db_engine, prefill, "PO-9")
 
 
 def test_unconfigured_actions_are_recorded_once_then_delivered_after_configuring(
