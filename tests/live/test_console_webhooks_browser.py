@@ -24,7 +24,7 @@ from pathlib import Path
 import pyotp
 import pytest
 import yaml
-from browsing import new_context, screenshot
+from browsing import VIEWPORTS, new_context, screenshot
 from playwright.sync_api import Browser, Page, expect
 from server import LiveServer
 from sqlmodel import Session as DB
@@ -160,18 +160,22 @@ def test_admin_adds_a_webhook_tests_and_resends(browser: Browser, live: LiveServ
     expect(page.locator(".response-body")).to_contain_text('{"received":true}')
     assert len(receiver.accepted) == 3
 
-    # Vietnamese.
+    # Vietnamese, on a phone-sized screen: nothing wider than the screen but the tables' own scrolling.
+    page.set_viewport_size(VIEWPORTS["phone"])
     page.goto(f"{live.url}/console/webhooks?lang=vi")
+    _fits(page, "webhooks (vi, phone)")
     expect(page.locator("h1")).to_have_text("Webhook")
     expect(page.get_by_role("button", name="Thêm điểm nhận")).to_be_visible()
     axe_audit(page, "webhooks (vi)")
     page.get_by_role("link", name=receiver.url).click()
     expect(page.get_by_role("heading", name="Nhật ký gửi")).to_be_visible()
     expect(page.get_by_role("button", name="Gửi sự kiện thử")).to_be_visible()
+    _fits(page, "webhook (vi, phone)")
     axe_audit(page, "webhook (vi)")
     page.get_by_role("link", name="Lượt gửi đang lỗi").or_(page.get_by_role("link", name=re.compile("^Đang lỗi"))) \
         .first.click()
     expect(page.locator("h1")).to_have_text("Lượt gửi đang lỗi")
+    _fits(page, "failing (vi, phone)")
     axe_audit(page, "failing (vi)")
     page.goto(f"{live.url}/console?lang=en")
     ctx.close()
@@ -226,6 +230,17 @@ def _statuses(server: LiveServer) -> list[str]:
             return [d.status for d in s.exec(select(Delivery).order_by(Delivery.action_index)).all()]  # type: ignore[arg-type]
     finally:
         engine.dispose()
+
+
+def _fits(page: Page, what: str) -> None:
+    """The page does not scroll sideways (a wide table scrolls inside its own box)."""
+    wide = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    culprits = page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .slice(0, 5)
+        .map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))""")
+    assert wide <= 1, f"{what}: the page is {wide}px wider than the screen: {culprits}"
+    screenshot(page, "webhooks-" + re.sub(r"[^a-z]+", "-", what.lower()).strip("-"))
 
 
 def _wait(check: object, what: str, seconds: float = 20) -> None:
