@@ -22,6 +22,7 @@ import engine
 from store import changes, jsoncodec, outbox
 from store.groupcommit import Job, group
 from store.models import AnswerEvent, Firm, InterviewVersion, Session, Upload, utcnow
+from store.prepared import Prepared
 from store.stage import INTERVIEW_STAGES
 
 
@@ -162,12 +163,11 @@ def load_step(db: Unit, session_id: str) -> tuple[SessionSnapshot, engine.State]
 def load_snapshot(db: Unit, session_id: str) -> tuple[SessionSnapshot, Any]:
     """The session's row and its state as stored, not decoded yet (`state_of`): a caller that
     already holds the state of this version (`web.flow` keeps the one it planned) skips that."""
-    row = _conn(db).execute(_SESSION_ROW, {"b_id": session_id}).first()
+    row = _SESSION_ROW.first(_conn(db), {"b_id": session_id})
     if row is None:
         raise SessionNotFound("no such session")
-    snapshot = SessionSnapshot(session_id, row.firm_id, row.interview_version_id, row.lang, row.version,
-                               int(row.logged or 0))
-    return snapshot, row.state
+    firm_id, version_id, lang, version, raw, logged = row
+    return SessionSnapshot(session_id, firm_id, version_id, lang, version, int(logged or 0)), raw
 
 
 def state_of(snapshot: SessionSnapshot, raw: Any) -> engine.State:
@@ -284,15 +284,16 @@ _EVENTS = AnswerEvent.__table__  # type: ignore[attr-defined]
 # `stage IN (...)` as plain comparisons: `in_` makes an "expanding" parameter that SQLAlchemy
 # re-renders on every execution (a tenth of a step's SQL overhead, bench/web.py).
 _AT_INTERVIEW_STAGE = or_(*(_SESSIONS.c.stage == s for s in INTERVIEW_STAGES))
-_UPDATE_STATE = (
+_update_state = (
     update(_SESSIONS)
     .where(_SESSIONS.c.id == bindparam("b_id"), _SESSIONS.c.version == bindparam("b_seen"))
     # A saved step ends the screen a draft was typed on: the draft goes with it.
     .values(state=bindparam("b_state"), lang=bindparam("b_lang"), updated_at=bindparam("b_now"),
             version=bindparam("b_next"), draft=None)
 )
+_UPDATE_STATE = Prepared(_update_state)
 # The same, keeping the console's columns true (`StepProgress`).
-_UPDATE_STATE_PROGRESS = _UPDATE_STATE.values(
+_UPDATE_STATE_PROGRESS = Prepared(_update_state.values(
     current_block=bindparam("b_block"), current_section=bindparam("b_section"), progress=bindparam("b_percent"),
     display_name=func.coalesce(bindparam("b_name", type_=Text), _SESSIONS.c.display_name),
     contact_email=func.coalesce(bindparam("b_email", type_=Text), _SESSIONS.c.contact_email),
@@ -302,19 +303,21 @@ _UPDATE_STATE_PROGRESS = _UPDATE_STATE.values(
                 case((or_(bindparam("b_completed", type_=Boolean) == true(), _SESSIONS.c.completed_at.is_not(None)),
                       "completed"), else_="in_progress")),
                else_=_SESSIONS.c.stage),
-)
-_SESSION_ROW = sa_select(
+))
+_SESSION_ROW = Prepared(sa_select(
     _SESSIONS.c.firm_id, _SESSIONS.c.interview_version_id, _SESSIONS.c.lang, _SESSIONS.c.version,
     type_coerce(_SESSIONS.c.state, Text).label("state"),  # decoded by `state_of`, only when needed
     sa_select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == _SESSIONS.c.id).scalar_subquery().label("logged"),
-).where(_SESSIONS.c.id == bindparam("b_id"))
+).where(_SESSIONS.c.id == bindparam("b_id")))
 _LOG_ROWS = (
     sa_select(_EVENTS.c.seq, _EVENTS.c.at, _EVENTS.c.block, _EVENTS.c.changes)
     .where(_EVENTS.c.session_id == bindparam("b_id"))
     .order_by(_EVENTS.c.seq)
 )
-_LAST_SEQ = select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == bindparam("b_id"))
-_INSERT_EVENT = insert(_EVENTS)
+_LAST_SEQ = Prepared(sa_select(func.max(_EVENTS.c.seq)).where(_EVENTS.c.session_id == bindparam("b_id")))
+_INSERT_EVENT = Prepared(insert(_EVENTS).values(
+    session_id=bindparam("b_session"), seq=bindparam("b_seq"), block=bindparam("b_block"),
+    changes=bindparam("b_changes"), at=bindparam("b_at")))
 
 
 def _write_steps(db: Unit, jobs: list[Job]) -> None:
@@ -326,7 +329,8 @@ def _write_steps(db: Unit, jobs: list[Job]) -> None:
             w: _StepWrite = job.payload
             stored = w.logged
             if stored is None:
-                stored = conn.execute(_LAST_SEQ, {"b_id": w.session_id}).scalar() or 0
+                last = _LAST_SEQ.first(conn, {"b_id": w.session_id})
+                stored = (last[0] if last else None) or 0
             if w.log_base + len(w.log) < stored or w.log_base > stored:
                 job.error = StoreError("the state's answer log does not continue the stored one (append-only)")
                 continue
@@ -339,17 +343,16 @@ def _write_steps(db: Unit, jobs: list[Job]) -> None:
                 params.update(b_block=w.progress.block, b_section=w.progress.section,
                               b_percent=max(0, min(100, w.progress.percent)), b_name=w.progress.display_name,
                               b_email=w.progress.contact_email, b_completed=w.completed)
-            result = conn.execute(statement, params)
-            if result.rowcount != 1:
+            if statement.rowcount(conn, params) != 1:
                 job.error = StaleSession("the session was changed by another request; reload it and try again")
                 continue
             rows = [
-                {"session_id": w.session_id, "seq": int(entry["seq"]), "block": str(entry["block"]),
-                 "changes": entry["changes"], "at": _parse(entry.get("at")) or w.now}
+                {"b_session": w.session_id, "b_seq": int(entry["seq"]), "b_block": str(entry["block"]),
+                 "b_changes": entry["changes"], "b_at": _parse(entry.get("at")) or w.now}
                 for entry in w.log[stored - w.log_base:]
             ]
             if rows:
-                conn.execute(_INSERT_EVENT, rows)
+                _INSERT_EVENT.executemany(conn, rows)
             if w.completed:
                 _complete(conn, w)
         db.commit()
@@ -360,20 +363,20 @@ def _write_steps(db: Unit, jobs: list[Job]) -> None:
                 job.error = exc
 
 
-_COMPLETE = (
+_COMPLETE = Prepared(
     update(_SESSIONS).where(_SESSIONS.c.id == bindparam("b_id"), _SESSIONS.c.completed_at.is_(None))
     .values(completed_at=bindparam("b_now"),  # and the interview's side of the stage (store.stage)
             stage=case((_AT_INTERVIEW_STAGE, "completed"), else_=_SESSIONS.c.stage))
 )
-_FIRM_OF = sa_select(_SESSIONS.c.firm_id).where(_SESSIONS.c.id == bindparam("b_id"))
+_FIRM_OF = Prepared(sa_select(_SESSIONS.c.firm_id).where(_SESSIONS.c.id == bindparam("b_id")))
 
 
 def _complete(conn: Any, w: _StepWrite) -> None:
     """The first completion of a session: stamp it and emit `session.completed` (same transaction)."""
-    done = conn.execute(_COMPLETE, {"b_id": w.session_id, "b_now": w.now})
-    if done.rowcount == 1:
-        firm_id = conn.execute(_FIRM_OF, {"b_id": w.session_id}).scalar()
-        outbox.emit(conn, int(firm_id), outbox.SESSION_COMPLETED, w.session_id, {"session_id": w.session_id},
+    if _COMPLETE.rowcount(conn, {"b_id": w.session_id, "b_now": w.now}) == 1:
+        row = _FIRM_OF.first(conn, {"b_id": w.session_id})
+        assert row is not None  # the UPDATE just found it
+        outbox.emit(conn, int(row[0]), outbox.SESSION_COMPLETED, w.session_id, {"session_id": w.session_id},
                     now=w.now)
 
 

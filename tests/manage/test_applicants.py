@@ -318,3 +318,46 @@ def test_the_search_has_trigram_indexes_on_postgresql(db: DB, world: dict) -> No
     s = world["s"]
     assert ids(list_applicants(db, world["a"].id, query="NGUYEN", now=NOW)) == [s["fresh"].id]
     assert ids(list_applicants(db, world["a"].id, query="dung@EXAMPLE", now=NOW)) == [s["idle"].id]
+
+
+def test_the_agents_indexes_skip_sessions_without_an_agent_and_serve_the_agents_list(db: DB, world: dict) -> None:
+    """Migration 0015: the agent's two indexes are partial (`agent_id IS NOT NULL`), so a step of
+    an applicant without an agent does not move them; the agent's list (all, and by status) is
+    still read through them, on SQLite and PostgreSQL alike."""
+    from sqlalchemy import event, text
+
+    conn = db.connection()
+    dialect = conn.dialect.name
+    agent_indexes = {"ix_interview_session_agent_updated", "ix_interview_session_agent_stage_updated"}
+    if dialect == "postgresql":
+        defs = dict(conn.execute(text("SELECT indexname, indexdef FROM pg_indexes "
+                                      "WHERE tablename = 'interview_session'")).all())
+        conn.execute(text("SET LOCAL enable_seqscan = off"))  # a few rows: a table scan would be cheaper
+    else:
+        defs = dict(conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                                      "AND tbl_name = 'interview_session'")).all())
+    for name in agent_indexes:
+        assert "agent_id IS NOT NULL" in defs[name].replace("(", "").replace(")", ""), defs[name]
+
+    seen: list[tuple[str, object]] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, parameters: object, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "ORDER BY" in statement.upper():
+            seen.append((statement, parameters))
+
+    ann = world["ann"]
+    event.listen(conn, "before_cursor_execute", capture)
+    try:
+        assert ids(list_applicants(db, world["a"].id, agent_id=ann.id, now=NOW))
+        assert ids(list_applicants(db, world["a"].id, agent_id=ann.id, status="in_progress", now=NOW))
+    finally:
+        event.remove(conn, "before_cursor_execute", capture)
+    lists = [(sql, params) for sql, params in seen if "interview_session.agent_id =" in sql]
+    assert len(lists) == 2
+    for sql, params in lists:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        cursor.execute(("EXPLAIN " if dialect == "postgresql" else "EXPLAIN QUERY PLAN ") + sql, params)
+        plan = " ".join(str(part) for row in cursor.fetchall() for part in row)
+        assert agent_indexes & set(plan.replace("(", " ").replace(")", " ").split()), plan
