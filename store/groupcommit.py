@@ -10,8 +10,8 @@ after the commit of its batch returned, so durability is exactly that of one com
 Without concurrency a batch is one job: nothing changes. (Waiting writers also no longer sleep
 in SQLite's busy handler: 1, 2, 5, 10 ... ms between retries.)
 
-A leader writes the batch on its own connection (the one its caller already holds), so the pool
-never needs an extra connection while callers wait.
+The caller says how a batch is written (`run`'s `write`): `store.sessions` writes every batch of
+a file on one dedicated connection, whose page cache then survives from batch to batch.
 """
 
 from __future__ import annotations

@@ -240,7 +240,7 @@ def save_step(db: Unit, session: Row, state: engine.State, progress: StepProgres
     bind = db.engine if isinstance(db, Connection) else db.get_bind()
     assert isinstance(bind, Engine)
     if bind.dialect.name == "sqlite" and _idle(db):
-        group(str(bind.url)).run(job, lambda batch: _write_steps(db, batch))
+        group(str(bind.url)).run(job, lambda batch: _write_steps(_writer(bind), batch))
         db.commit()  # ends this session's (read-only) transaction, expiring what it loaded, as before
     else:
         _write_steps(db, [job])
@@ -267,6 +267,30 @@ class _StepWrite:
     logged: int | None  # events stored when the state was read, if known (else asked)
     progress: StepProgress | None = None
     completed: bool = False  # the interview ended with this step
+
+
+WRITER_CACHE_KIB = 32 * 1024  # the writer connection's page cache (SQLite's default: 2 MiB per connection)
+
+
+def _writer(bind: Engine) -> Connection:
+    """The connection this process writes steps with, one per SQLite engine, used by one
+    group-commit leader at a time (`store.groupcommit` runs one batch at a time per file).
+
+    Why not the leader's own connection, as before: SQLite drops a connection's page cache
+    whenever another connection has written since its last transaction, and with a pool of
+    connections taking turns that was every time, so every step read the B-tree pages its UPDATE
+    and INSERTs walk (root, interior, leaf of the session table and of each index it moves) again
+    from the file: about 8 of the 25 page reads per step in `bench/web.py`. The one connection
+    that does (almost) all the writing keeps them. It lives as long as its engine (a reference
+    cycle the garbage collector frees with it); if it was closed or invalidated, a new one is
+    opened."""
+    writer: Connection | None = bind.__dict__.get("_accord_step_writer")
+    if writer is None or writer.closed or writer.invalidated:
+        writer = bind.connect()
+        writer.exec_driver_sql(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+        writer.commit()
+        bind.__dict__["_accord_step_writer"] = writer
+    return writer
 
 
 def _idle(db: Unit) -> bool:

@@ -141,3 +141,42 @@ def test_a_draft_is_kept_until_the_next_step_and_never_over_a_newer_one(db_engin
             save_draft(other_tab, seen_before, draft)  # loaded before that step
     with DB(db_engine) as db:
         assert load_state(db, session_id)[0].draft is None
+
+
+def test_sqlite_steps_are_written_on_one_connection_that_keeps_its_cache(tmp_path: Path) -> None:
+    """On SQLite every step is written by one connection per engine (`store.sessions._writer`),
+    whichever pooled connection loaded it, so SQLite keeps that connection's page cache; a closed
+    writer is replaced by a new one."""
+    from store import migrate
+    from store.sessions import WRITER_CACHE_KIB, _writer
+
+    db_engine = make_engine(f"sqlite:///{tmp_path / 'accord.db'}")
+    migrate.upgrade(db_engine)
+    iv = engine.load(LOAN)
+    with DB(db_engine) as db:
+        firm = ensure_firm(db, "demo", "Demo firm")
+        version = publish_interview(db, firm, "loan", LOAN)
+        ids = [start_session(db, firm, version, "en").id for _ in range(2)]
+    writer = _writer(db_engine)
+    raw = writer.connection.dbapi_connection
+    assert raw is not None and writer.exec_driver_sql("PRAGMA cache_size").scalar() == -WRITER_CACHE_KIB
+    changed_before = raw.total_changes
+    with DB(db_engine) as tab_a, DB(db_engine) as tab_b:  # two pooled connections
+        for tab, session_id in zip((tab_a, tab_b), ids, strict=True):
+            session, state = load_state(tab, session_id)
+            tab_raw = tab.connection().connection.dbapi_connection  # the connection it was loaded on
+            assert tab_raw is not None and tab_raw is not raw
+            _answer_screens(iv, state, 1, seed=3)
+            save_step(tab, session, state)
+            assert tab_raw.total_changes == 0  # it only read
+    assert raw.total_changes - changed_before == 4  # two UPDATEs, two answer events
+    assert _writer(db_engine) is writer
+
+    writer.close()
+    with DB(db_engine) as db:
+        session, state = load_state(db, ids[0])
+        _answer_screens(iv, state, 1, seed=4)
+        seen = session.version
+        assert save_step(db, session, state).version == seen + 1
+    assert _writer(db_engine) is not writer
+    db_engine.dispose()
