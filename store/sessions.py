@@ -8,7 +8,7 @@ an applicant's interview session).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -248,8 +248,8 @@ def save_step(db: Unit, session: Row, state: engine.State, progress: StepProgres
         raise job.error
     changes.publish(changes.Change("session", session.firm_id, session_id=session.id))
     if isinstance(session, SessionSnapshot):
-        return cast(Row, replace(cast(SessionSnapshot, session), version=session.version + 1,
-                                 logged=state.logged + len(state.log)))
+        return cast(Row, SessionSnapshot(session.id, session.firm_id, session.interview_version_id, session.lang,
+                                         session.version + 1, state.logged + len(state.log)))
     if isinstance(db, DB):
         db.expire(session)
     return session
