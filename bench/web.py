@@ -31,10 +31,14 @@ previous step was answered. The script counts every response that is not a 200 (
 if there is one, or if the sessions run out) and the answer events stored during the run are
 counted afterwards: one per acknowledged step, plus at most one per connection cut off at the end.
 
+The server runs on one CPU and wrk on another (`pin_server`, the method of
+`shared/notes/web_stack.md`), unless `--no-pin` or the machine has one CPU: sharing both CPUs
+with wrk made the same code's ratio swing by a quarter from run to run.
+
 Prints `name: value unit` lines: `hello: N req/s`, `step: N req/s`, `ratio: 0.NN` and details
 (`step cold: N req/s`, the server's CPU time per request).
 
-    python bench/web.py [--duration 5] [--connections 8]      (BENCH_WRK_OUTPUT=1: show wrk's own output)
+    python bench/web.py [--duration 5] [--connections 8] [--no-pin]   (BENCH_WRK_OUTPUT=1: show wrk's own output)
 """
 
 from __future__ import annotations
@@ -148,6 +152,10 @@ def create_sessions(data_dir: Path, count: int, steps: Walk) -> list[tuple[str, 
                       for row, at in made for e in steps[at][1]["log"])
             s.commit()
             created = [(row.id, at) for row, at in made]
+        # Copy those writes from the WAL into the database file now: else the first step that
+        # crosses SQLite's auto-checkpoint would copy the whole set-up, inside the measured run.
+        with db.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         api = Api(db, SECRET)
         return [(sid, api.token(sid), at) for sid, at in created]
     finally:
@@ -251,9 +259,33 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# CPUs (server, load generator) when pinned: see `pin_server`.
+PINNED: tuple[int, int] | None = None
+
+
+def pin_server(pid: int, cpus: list[int]) -> tuple[int, int] | None:
+    """Give the server one CPU and wrk another, as `shared/notes/web_stack.md` measured the
+    framework's ceiling: on a 2-CPU machine, unpinned, wrk and the server's threads take turns on
+    both CPUs and the same code measured anywhere from 0.13 to 0.17 in three runs in a row (the
+    CPU time per step alone varied by a quarter). Every thread of the server is moved, and the
+    threads it starts later inherit the CPU. None (not pinned) with fewer than 2 CPUs."""
+    if len(cpus) < 2:
+        return None
+    server_cpu, wrk_cpu = cpus[0], cpus[1]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            os.sched_setaffinity(int(task.name), {server_cpu})
+        except (ProcessLookupError, PermissionError):
+            continue  # a thread that just ended
+    return server_cpu, wrk_cpu
+
+
 def wrk(args: list[str]) -> tuple[float, float, str]:
-    """Run wrk; (requests per second, median latency in ms, full output)."""
-    run = subprocess.run(["wrk", *args], capture_output=True, text=True, check=True)
+    """Run wrk (on its own CPU when the server is pinned); (requests per second, median latency
+    in ms, full output)."""
+    pinned = PINNED
+    run = subprocess.run(["wrk", *args], capture_output=True, text=True, check=True,
+                         preexec_fn=(lambda: os.sched_setaffinity(0, {pinned[1]})) if pinned else None)
     out = run.stdout
     if run.stderr.strip():
         print(run.stderr.strip(), file=sys.stderr)
@@ -316,6 +348,8 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="let the server and wrk share every CPU (default: one CPU each, when there are 2)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed: install the Debian package 'wrk' (apt-get install -y wrk) and run again",
@@ -323,6 +357,9 @@ def main() -> int:
         return 2
     steps = script()
     with tempfile.TemporaryDirectory(prefix="accord-bench-") as tmp, LiveServer(Path(tmp) / "data") as server:
+        global PINNED
+        assert server.proc is not None
+        PINNED = None if args.no_pin else pin_server(server.proc.pid, sorted(os.sched_getaffinity(0)))
         pilot(server.url, steps)
         # session i starts at screen i mod M: sum(M - start) >= MAX_STEP_RATE * duration steps to give
         count = max(args.connections * 8, math.ceil(2 * MAX_STEP_RATE * args.duration / (len(steps) + 1)))
@@ -351,6 +388,8 @@ def main() -> int:
     print(f"step non-200 responses: {step.bad + cold.bad} responses")
     print(f"sessions: {2 * count} sessions")
     print(f"screens per walk: {len(steps)} screens")
+    # 1 when pinned (the server on one CPU, wrk on another), else every CPU, shared with wrk
+    print(f"server cpus: {1 if PINNED else len(os.sched_getaffinity(0))} cpus")
     for run in (step, cold):
         if run.bad or run.exhausted:
             print("error: some step requests were not real steps (non-200, or the sessions ran out)", file=sys.stderr)
