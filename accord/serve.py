@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlmodel import Session as DB
 
+from accord import gctune
 from accord.settings import Settings
 
 if TYPE_CHECKING:
@@ -211,6 +212,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             db.dispose()
             return 2
         _thread, stop = start_thread(runner, interval=0.5)
+    gctune.tune()  # the application is built: see accord/gctune.py
     # Open console event streams never end by themselves: give them 5 s to close on shutdown.
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, timeout_graceful_shutdown=5)
     if stop is not None:

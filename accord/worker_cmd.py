@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session as DB
 from sqlmodel import select
 
+from accord import gctune
 from accord.settings import Settings
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return 0
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    gctune.tune()
     print(f"worker running ({settings.queue or 'table'})", flush=True)
     try:
         worker.run(stop, args.interval)
