@@ -7,7 +7,8 @@ a declined card (the checkout says so, and back on Accord the page says the card
 pay again with 4242… → back on Accord while the webhook is held ("confirming", still waiting for
 payment) → the webhook is delivered twice → exactly one paid step, the ceremony goes on → sign →
 the lender signs → completed and sealed. A forged webhook is refused with 400 and changes nothing.
-A second envelope gets its webhook before the browser is back: again exactly one paid step.
+A second envelope gets its webhook before the browser is back: again exactly one paid step. And
+the whole way from the e-mailed link to the signature, a declined card included, by keyboard alone.
 """
 
 from __future__ import annotations
@@ -338,3 +339,70 @@ def test_on_completion_the_payer_is_emailed_and_the_payment_completes_and_seals(
             assert actions.index("paid") < actions.index("completed") < actions.index("sealed")
     finally:
         engine_.dispose()
+
+
+def tab_until(page: Page, selector: str, presses: int = 80) -> None:
+    """Press Tab until the focused element matches `selector` (as a keyboard user moves)."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => !!document.activeElement && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector!r} was not reached with Tab")
+
+
+def test_identify_pay_and_sign_with_the_keyboard_alone(browser: Browser, pay_live: LiveServer, inbox: Inbox,
+                                                       peers: StripePeers) -> None:
+    """No mouse from the e-mailed link to the signature: every control of the code, consent and pay
+    steps, the checkout (a declined card, then a good one) and the return is reached with Tab and used
+    with Enter, Space or typing."""
+    sid = finished_loan(pay_live)
+    envelope_id, fee = send_envelope(pay_live, sid)
+    context = new_context(browser)
+    page = context.new_page()
+    page.goto(link(inbox, EMAILS["applicant"], ":"))
+    before = len(inbox.messages)
+    tab_until(page, "button[type=submit]")  # "Send me a code"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    code = latest_code(inbox, EMAILS["applicant"], before)
+    tab_until(page, "#code")
+    page.keyboard.type(code)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")  # submits the code's form
+    tab_until(page, "#agree")
+    page.keyboard.press("Space")
+    tab_until(page, "#consent button[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    expect(page.locator(".envelope-status")).to_have_text("waiting for payment")
+    expect(page.locator(".pay-amount")).to_have_text(f"₫{fee:,}")
+    tab_until(page, "#pay button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Test checkout")
+    tab_until(page, "#card")
+    page.keyboard.type("4000 0000 0000 0341")
+    page.keyboard.press("Enter")
+    expect(page.locator("#card-error")).to_contain_text("declined")
+    tab_until(page, "a")  # "Back" to Accord
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.locator(".notice").first).to_contain_text("not completed")
+
+    tab_until(page, "#pay button[type=submit]")  # "Try the payment again"
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Test checkout")
+    tab_until(page, "#card")
+    page.keyboard.type("4242 4242 4242 4242")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/sign/[^?]+\?pay=done$"))
+    expect(page.locator(".sign-form")).to_be_visible(timeout=15_000)  # once the webhook is in
+    expect(page.locator(".payment-status")).to_contain_text("paid")
+    tab_until(page, ".sign-form button[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator(".error-summary").count() == 0, page.locator(".error-summary").inner_text()
+    expect(page.locator("li.me .status")).to_have_class(re.compile("status-acted"))
+    status, actions, _events = state(pay_live, envelope_id)
+    assert status == "paid" and actions.count("paid") == 1 and actions.index("paid") < actions.index("signed")
+    context.close()
