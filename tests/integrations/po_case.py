@@ -12,9 +12,8 @@ from sqlmodel import Session as DB
 
 from integrations.connectors import Registry
 from integrations.prefill import start_from_record
-from signing import envelopes
-from signing.envelopes import PartySpec
 from store.sessions import ensure_firm, load_state, publish_interview, save_step
+from tests.one_signer import sign_alone
 
 PO_YML = Path(__file__).parent / "po_order" / "po_order.yml"
 
@@ -29,15 +28,6 @@ def completed_po_order(db_engine: Engine, registry: Registry, po_number: str,
         row, state = load_state(db, session.id)
         state.namespace.update(job_title="Buyer", seats=3)
         save_step(db, row, state)
-        env = envelopes.create(db, firm.id or 0, title="Order", language="en", pdf_sha256="a" * 64,
-                               parties=[PartySpec("customer", "sign", 1, "An", "an@example.com")],
-                               session_id=session.id)
-        envelopes.send(db, env.id)
-        [me] = envelopes.load(db, env.id)[1]
-        envelopes.opened(db, me.id)
-        envelopes.identified(db, me.id, "email_code", {})
-        envelopes.consented(db, me.id, "v1")
-        if before_signing is not None:
-            before_signing()
-        envelopes.acted(db, me.id, detail={"fields": {"po_number": po_number}})
+        sign_alone(db, firm.id or 0, session.id, title="Order", role="customer", name="An", email="an@example.com",
+                   fields={"po_number": po_number}, before_signing=before_signing)
         return session.id

@@ -33,11 +33,10 @@ from test_console_browser import PASSWORD, add_staff, axe_audit, log_in
 
 from manage import actions
 from manage.scope import Scope
-from signing import envelopes
-from signing.envelopes import PartySpec
 from store.database import make_engine
 from store.models import Delivery, Staff
 from store.testdb import scratch_database
+from tests.one_signer import sign_alone
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integrations"))
 from webhook_receiver import Receiver  # noqa: E402
@@ -209,15 +208,8 @@ def _completed_loan(server: LiveServer, staff_email: str) -> str:
             session = actions.invite(s, Scope.of(member), "loan_application", "en",
                                      actions.Prefill("Trần Thị Bích", "bich@example.com", "1000"),
                                      send=lambda *a: None, link=lambda sid: sid, days="7")
-            env = envelopes.create(s, member.firm_id, title="Loan", language="en", pdf_sha256="0" * 64,
-                                   parties=[PartySpec("applicant", "sign", 1, "Bích", "bich@example.com")],
-                                   session_id=session.id)
-            envelopes.send(s, env.id)
-            [me] = envelopes.load(s, env.id)[1]
-            envelopes.opened(s, me.id)
-            envelopes.identified(s, me.id, "email_code", {})
-            envelopes.consented(s, me.id, "v1")
-            envelopes.acted(s, me.id)
+            sign_alone(s, member.firm_id, session.id, title="Loan", role="applicant", name="Bích",
+                       email="bich@example.com")
             return session.id
     finally:
         engine.dispose()

@@ -32,10 +32,9 @@ from integrations.webhooks import WebhookConsumer  # noqa: E402
 from jobs.worker import Worker  # noqa: E402
 from manage import actions  # noqa: E402
 from manage.scope import Scope  # noqa: E402
-from signing import envelopes  # noqa: E402
-from signing.envelopes import PartySpec  # noqa: E402
 from signing.mail import ConsoleMailer  # noqa: E402
 from store.models import ConsoleAction, Delivery, Staff, WebhookEndpoint, WebhookSecret  # noqa: E402
+from tests.one_signer import sign_alone  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 SECRET = "console-webhooks-secret"
@@ -155,15 +154,7 @@ def _completed(db: Engine, agent_id: int) -> str:
         session = actions.invite(s, Scope.of(member), "loan_application", "en",
                                  actions.Prefill("An", "an@example.com", "1000"), send=lambda *a: None,
                                  link=lambda sid: sid, days="7")
-        env = envelopes.create(s, member.firm_id, title="Loan", language="en", pdf_sha256="0" * 64,
-                               parties=[PartySpec("applicant", "sign", 1, "An", "an@example.com")],
-                               session_id=session.id)
-        envelopes.send(s, env.id)
-        [me] = envelopes.load(s, env.id)[1]
-        envelopes.opened(s, me.id)
-        envelopes.identified(s, me.id, "email_code", {})
-        envelopes.consented(s, me.id, "v1")
-        envelopes.acted(s, me.id)
+        sign_alone(s, member.firm_id, session.id, title="Loan", role="applicant", name="An", email="an@example.com")
         return session.id
 
 
